@@ -1,0 +1,284 @@
+"""The written contract of every table: columns, types, keys, nulls.
+
+A stage checks each table it writes with `check`; `load` creates the warehouse
+tables from the same contracts (`ddl`), and the README's schema section is
+printed from them (`ofsted-nlp contracts`), so the three cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from pipeline.errors import ContractError
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its DuckDB type, whether it may be null, what it means."""
+
+    name: str
+    type: str
+    doc: str
+    nullable: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table's contract."""
+
+    name: str
+    doc: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    values: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        """Column names in order."""
+        return [c.name for c in self.columns]
+
+
+def _c(name: str, type_: str, doc: str, nullable: bool = False) -> Column:
+    return Column(name, type_, doc, nullable)
+
+
+DOC_TYPES = frozenset({"hmi_letter", "inspection_report", "case_study", "la_plan", "unknown"})
+LETTER_KINDS = frozenset(
+    {
+        "ri_monitoring",
+        "special_measures_monitoring",
+        "serious_weaknesses_monitoring",
+        "short_inspection",
+        "section8_other",
+    }
+)
+SUPPORT_TYPES = frozenset(
+    {
+        "la_adviser_consultant",
+        "school_improvement_partner",
+        "national_leader_of_education",
+        "local_leader_of_education",
+        "national_leader_of_governance",
+        "specialist_leader_of_education",
+        "partner_school",
+        "ofsted_hmi",
+        "academy_trust_sponsor",
+        "diocese",
+        "other_external",
+    }
+)
+STATUSES = frozenset({"ok", "partial", "rejected"})
+
+DOCUMENTS = Table(
+    "documents",
+    "One row per distinct file content under the raw folder.",
+    (
+        _c("doc_id", "VARCHAR", "sha256 of the file's bytes, first 16 hex digits"),
+        _c("source", "VARCHAR", "path of the file as ingested (the first, if the bytes occur twice)"),
+        _c("doc_type", "VARCHAR", "taxonomy doc_type id"),
+        _c("doc_type_evidence", "VARCHAR", "the words that decided the doc_type", nullable=True),
+        _c("text", "VARCHAR", "the normalised extracted text; every offset points into it"),
+        _c("n_chars", "BIGINT", "length of text"),
+        _c("n_pages", "INTEGER", "pages of a PDF; null for text files", nullable=True),
+        _c("n_bytes", "BIGINT", "size of the file"),
+        _c("extractor", "VARCHAR", "how the text was read, e.g. pdfplumber-0.11 or text/utf-8"),
+        _c("problems", "VARCHAR", "what went wrong short of rejection", nullable=True),
+    ),
+    ("doc_id",),
+    {"doc_type": DOC_TYPES},
+)
+
+REJECTS = Table(
+    "rejects",
+    "One row per file (or document) a stage could not use, with the reason.",
+    (
+        _c("source", "VARCHAR", "path of the file"),
+        _c("doc_id", "VARCHAR", "content hash, when the bytes could be read", nullable=True),
+        _c("stage", "VARCHAR", "the stage that rejected it"),
+        _c("reason", "VARCHAR", "a code from pipeline.errors.REJECT_REASONS"),
+        _c("message", "VARCHAR", "what happened and what to do, in words"),
+    ),
+    ("source", "stage"),
+)
+
+LETTERS = Table(
+    "letters",
+    "One row per HMI letter: the record of spec/records.md (lists live in their own tables).",
+    (
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("status", "VARCHAR", "ok, or partial when a core field could not be read"),
+        _c("error", "VARCHAR", "which core fields are missing, for a partial record", nullable=True),
+        _c("letter_kind", "VARCHAR", "taxonomy letter_kind id", nullable=True),
+        _c("letter_date", "DATE", "the date the letter is written on", nullable=True),
+        _c("visit_dates", "DATE[]", "day(s) of the visit"),
+        _c("school_name", "VARCHAR", "as the letter names it", nullable=True),
+        _c("postcode", "VARCHAR", "the school's postcode, AA9 9AA form", nullable=True),
+        _c("headteacher", "VARCHAR", "addressee as written in the address block", nullable=True),
+        _c("local_authority", "VARCHAR", "from 'Director of Children's Services for X'", nullable=True),
+        _c("inspector", "VARCHAR", "the HMI who signs", nullable=True),
+        _c("previous_section5", "VARCHAR", "YYYY-MM of the section 5 inspection followed up", nullable=True),
+        _c("monitoring_visit_number", "INTEGER", "1 for 'the first monitoring inspection'", nullable=True),
+        _c("judgement", "VARCHAR", "the judgement sentence", nullable=True),
+        _c("effective_action", "BOOLEAN", "the judgement read as yes/no", nullable=True),
+        _c("action_plan_fit", "BOOLEAN", "action plan / statement of action fit for purpose", nullable=True),
+        _c("nqt_permission", "BOOLEAN", "may the school appoint newly qualified teachers", nullable=True),
+    ),
+    ("doc_id",),
+    {"status": frozenset({"ok", "partial"}), "letter_kind": LETTER_KINDS},
+)
+
+FIELD_EVIDENCE = Table(
+    "field_evidence",
+    "Where in the text each scalar letter field was read: one row per field found.",
+    (
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("field", "VARCHAR", "a column of letters"),
+        _c("value", "VARCHAR", "the value as text (ISO for dates)"),
+        _c("start", "BIGINT", "offset of the evidence in documents.text"),
+        _c("end", "BIGINT", "end offset (exclusive)"),
+    ),
+    ("doc_id", "field", "start"),
+)
+
+RECOMMENDATIONS = Table(
+    "recommendations",
+    "Each action a letter asks the school to take, in letter order.",
+    (
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("n", "INTEGER", "1-based position in the letter"),
+        _c("text", "VARCHAR", "the whole bullet, glyph and line breaks removed"),
+        _c("intro", "VARCHAR", "the sentence or heading that introduced the list"),
+        _c("start", "BIGINT", "offset in documents.text"),
+        _c("end", "BIGINT", "end offset (exclusive)"),
+    ),
+    ("doc_id", "n"),
+)
+
+EXTERNAL_SUPPORT = Table(
+    "external_support",
+    "Support named in a letter's external-support section, one row per sentence and type.",
+    (
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("n", "INTEGER", "1-based position in the letter"),
+        _c("support_type", "VARCHAR", "taxonomy support_type id"),
+        _c("text", "VARCHAR", "the sentence naming the support"),
+        _c("matched", "VARCHAR", "the words that gave the support_type"),
+        _c("start", "BIGINT", "offset of the sentence in documents.text"),
+        _c("end", "BIGINT", "end offset (exclusive)"),
+    ),
+    ("doc_id", "n"),
+    {"support_type": SUPPORT_TYPES},
+)
+
+SECTIONS = Table(
+    "sections",
+    "Each headed section of a letter (Evidence, Context, Main findings, …).",
+    (
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("n", "INTEGER", "1-based position in the letter"),
+        _c("heading", "VARCHAR", "the heading as written"),
+        _c("text", "VARCHAR", "the section's body"),
+        _c("start", "BIGINT", "offset of the body in documents.text"),
+        _c("end", "BIGINT", "end offset (exclusive)"),
+    ),
+    ("doc_id", "n"),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (DOCUMENTS, REJECTS, LETTERS, FIELD_EVIDENCE, RECOMMENDATIONS, EXTERNAL_SUPPORT, SECTIONS)
+}
+
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "VARCHAR": (str,),
+    "BIGINT": (int,),
+    "INTEGER": (int,),
+    "BOOLEAN": (bool,),
+    "DATE": (dt.date,),
+    "DOUBLE": (float, int),
+}
+
+
+def empty(table: Table) -> pd.DataFrame:
+    """An empty frame with the table's columns."""
+    return pd.DataFrame({c: pd.Series([], dtype="object") for c in table.names})
+
+
+def frame(table: Table, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows (dicts) as a frame with exactly the table's columns, checked."""
+    df = pd.DataFrame(rows, columns=table.names) if rows else empty(table)
+    check(df, table)
+    return df
+
+
+def check(df: pd.DataFrame, table: Table) -> None:
+    """Check a frame against its contract.
+
+    Raises:
+        ContractError: naming the table, the column, the offending value and
+            what the contract allows.
+    """
+    if list(df.columns) != table.names:
+        raise ContractError(
+            f"table {table.name!r} has columns {list(df.columns)}; its contract says {table.names}"
+        )
+    for col in table.columns:
+        series = df[col.name]
+        nulls = series.isna() if not col.type.endswith("[]") else series.map(lambda v: v is None)
+        if nulls.any() and not col.nullable:
+            row = int(nulls.to_numpy().nonzero()[0][0])
+            raise ContractError(f"table {table.name!r}: column {col.name!r} is null in row {row}; it may not be")
+        allowed = table.values.get(col.name)
+        for i, value in enumerate(series):
+            if value is None or (not col.type.endswith("[]") and pd.isna(value)):
+                continue
+            _check_value(table, col, i, value, allowed)
+    if len(df):
+        dup = df.duplicated(subset=list(table.key), keep=False)
+        if dup.any():
+            first = df[dup].iloc[0][list(table.key)].to_dict()
+            raise ContractError(f"table {table.name!r}: key {table.key} is not unique, e.g. {first}")
+
+
+def _check_value(table: Table, col: Column, row: int, value: Any, allowed: frozenset[str] | None) -> None:
+    base = col.type.removesuffix("[]")
+    values = list(value) if col.type.endswith("[]") else [value]
+    for v in values:
+        ok = isinstance(v, _PY_TYPES[base]) and not (base in {"BIGINT", "INTEGER"} and isinstance(v, bool))
+        if base in {"BIGINT", "INTEGER"} and not ok:
+            ok = hasattr(v, "is_integer") and float(v).is_integer()
+        if not ok:
+            raise ContractError(
+                f"table {table.name!r}: column {col.name!r} row {row} holds {v!r} "
+                f"({type(v).__name__}); the contract says {col.type}"
+            )
+        if allowed is not None and v not in allowed:
+            raise ContractError(
+                f"table {table.name!r}: column {col.name!r} row {row} holds {v!r}; "
+                f"valid values: {sorted(allowed)}"
+            )
+
+
+def ddl(table: Table) -> str:
+    """The DuckDB CREATE TABLE statement for a contract."""
+    cols = ",\n  ".join(
+        f'"{c.name}" {c.type}{"" if c.nullable else " NOT NULL"}' for c in table.columns
+    )
+    return f'CREATE TABLE "{table.name}" (\n  {cols},\n  PRIMARY KEY ({", ".join(table.key)})\n)'
+
+
+def markdown(tables: dict[str, Table] = TABLES) -> str:
+    """The contracts as Markdown, for the README."""
+    out: list[str] = []
+    for t in tables.values():
+        out.append(f"#### `{t.name}` (key: {', '.join(t.key)})\n\n{t.doc}\n")
+        out.append("| column | type | null | meaning |\n|---|---|---|---|")
+        out.extend(
+            f"| `{c.name}` | {c.type} | {'yes' if c.nullable else 'no'} | {c.doc} |" for c in t.columns
+        )
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,350 @@
+"""Pure text functions shared by the stages: decoding, layout normalisation, dates.
+
+Everything here takes and returns plain strings or values; nothing reads files.
+The normalised text is *the* document text: every offset the pipeline stores
+points into it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from pipeline.errors import DocumentError
+
+BULLET = "- "
+"""The one list marker the parser relies on: every bullet line starts with it."""
+
+# Bullet glyphs as they come out of Word, PDF extraction and the web. Solid ones
+# may touch the text ("•improve"); dash-like ones need a space after them.
+# U+F020–U+F0FF are Symbol/Wingdings private-use glyphs (U+F0B7, U+F06E, …) that
+# PDF text layers often carry instead of a real bullet.
+_SOLID = "\u2022\u25aa\u25cf\u25e6\u2023\u2043\u2219\u25a0\u25a1\u27a2\u00b7\uf020-\uf0ff"
+_SPACED = "\u2013\u2014\u2010\u2012*o\\-"
+_BULLET_LINE = re.compile(
+    rf"^(?P<indent>[ \t]*)(?:(?P<solid>[{_SOLID}])[ \t]*|(?P<spaced>[{_SPACED}])[ \t]+)(?=\S)"
+)
+_INDENTED = re.compile(r"^(?:[ \t]{2,}|\t)(?=\S)")
+_TERMINAL = re.compile(r"[.!?:;][\"'\u2019\u201d)]*\s*$")
+_DECODABLE_CONTROL = set("\t\n\r\f")
+
+MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ]
+    )
+}
+MONTH_RE = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?"
+)
+
+
+def decode(data: bytes, max_non_ascii_share: float = 0.02) -> tuple[str, str]:
+    """Decode the bytes of a text document.
+
+    Tries UTF-8 (with or without BOM), UTF-16 with a BOM, then Windows-1252, the
+    encoding of text saved from Word and of Ofsted's own CSV files. cp1252 decodes
+    almost any bytes, so its result is accepted only when it looks like English
+    prose.
+
+    Args:
+        data: the file's bytes.
+        max_non_ascii_share: the largest share of non-ASCII characters a cp1252
+            decoding may have before it is judged to be some other encoding.
+
+    Returns:
+        The text (newlines normalised to ``\\n``) and the encoding used.
+
+    Raises:
+        DocumentError: ``unknown_encoding`` or ``binary_file``.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        text, enc = data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text, enc = data.decode("utf-16"), "utf-16"
+    else:
+        try:
+            text, enc = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            try:
+                text, enc = data.decode("cp1252"), "cp1252"
+            except UnicodeDecodeError as exc:
+                raise DocumentError(
+                    "unknown_encoding",
+                    f"not UTF-8 and not Windows-1252 (undecodable byte 0x{data[exc.start]:02x} "
+                    f"at offset {exc.start}); re-save the file as UTF-8",
+                ) from exc
+            non_ascii = sum(1 for c in text if ord(c) > 127)
+            if text and non_ascii / len(text) > max_non_ascii_share:
+                raise DocumentError(
+                    "unknown_encoding",
+                    f"not UTF-8, and as Windows-1252 {non_ascii / len(text):.0%} of its characters "
+                    f"would be non-ASCII (limit {max_non_ascii_share:.0%}); "
+                    "re-save the file as UTF-8",
+                )
+    controls = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in _DECODABLE_CONTROL)
+    if "\x00" in text or (text and controls / len(text) > 0.01):
+        raise DocumentError(
+            "binary_file",
+            f"looks like binary data, not text ({controls} control characters); "
+            "check that the file is a text or PDF document",
+        )
+    return text.replace("\r\n", "\n").replace("\r", "\n"), enc
+
+
+def normalise_layout(text: str) -> str:
+    """Give extracted text the layout the parser relies on.
+
+    - Unicode NFC, non-breaking spaces to spaces, trailing spaces dropped.
+    - Every bullet line starts with ``"- "``; a nested bullet (a glyph other than
+      the one that opened the list, or a deeper indent) with ``"  - "``.
+    - Lines indented as a list after a line ending in ``:`` become bullets.
+    - A paragraph split by a page break (a blank line where the sentence goes on)
+      is joined again with a single space.
+    """
+    text = unicodedata.normalize("NFC", text).replace("\u00a0", " ").replace("\u202f", " ")
+    lines = [ln.rstrip() for ln in text.split("\n")]
+    lines = _mark_bullets(lines)
+    return _join_page_breaks("\n".join(lines))
+
+
+def _mark_bullets(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    first_glyph: str | None = None  # glyph that opened the current list
+    first_indent = 0
+    indent_list = False  # inside a list written as a bare indent
+    for line in lines:
+        m = _BULLET_LINE.match(line)
+        if m and not _is_dash_prose(line, m, first_glyph):
+            glyph, indent = m.group("solid") or m.group("spaced"), len(m.group("indent").expandtabs(4))
+            if first_glyph is None:
+                first_glyph, first_indent = glyph, indent
+            nested = glyph != first_glyph or indent > first_indent + 1
+            out.append(("  " if nested else "") + BULLET + line[m.end() :].strip())
+            continue
+        if not line.strip():
+            out.append("")
+            continue
+        prev = next((p for p in reversed(out) if p.strip()), "")
+        if _INDENTED.match(line) and (indent_list or prev.endswith(":")):
+            indent_list = True
+            if prev.startswith(BULLET) and not _TERMINAL.search(prev) and line.lstrip()[:1].islower():
+                out.append(line.strip())  # wrapped continuation of the item above
+            else:
+                out.append(BULLET + line.strip())
+            continue
+        indent_list = False
+        after_blank = not out or not out[-1].strip()
+        if after_blank or not prev.lstrip().startswith(BULLET):
+            first_glyph = None  # a new paragraph closes the list
+        out.append(line)
+    return out
+
+
+def _is_dash_prose(line: str, m: re.Match[str], first_glyph: str | None) -> bool:
+    """A page number ("- 3 -") is not a bullet, nor a line opening with the word "o"
+    outside a list (Word writes "o" only for second-level bullets)."""
+    rest = line[m.end() :]
+    return bool(re.fullmatch(r"\d+\s*[-\u2013]?", rest.strip())) or (
+        m.group("spaced") == "o" and first_glyph is None
+    )
+
+
+def _join_page_breaks(text: str) -> str:
+    paras = text.split("\n\n")
+    out: list[str] = []
+    for para in paras:
+        if not para.strip():
+            out.append(para)
+            continue
+        prev_i = len(out) - 1
+        while prev_i >= 0 and not out[prev_i].strip():
+            prev_i -= 1
+        if prev_i >= 0 and _continues(out[prev_i], para):
+            # drop the blank paragraphs in between and join with one space
+            joined = out[prev_i].rstrip() + " " + para.lstrip()
+            del out[prev_i:]
+            out.append(joined)
+        else:
+            out.append(para)
+    return "\n\n".join(out)
+
+
+def _continues(prev: str, nxt: str) -> bool:
+    """Whether paragraph ``nxt`` carries on the sentence that ``prev`` left open."""
+    last_line = prev.rstrip().rsplit("\n", 1)[-1]
+    first = nxt.lstrip()
+    if not first or _TERMINAL.search(last_line) or first.startswith(BULLET.strip()):
+        return False
+    if first[0].islower():
+        # a lower-case start never opens a paragraph; the short heading case
+        # ("Evidence" then "during …") does not occur in letters
+        return len(last_line) > 25 or last_line.startswith(BULLET)
+    # a long line stopped on a lower-case word mid-sentence: "… work with the" / "Local"
+    last_word = last_line.split()[-1] if last_line.split() else ""
+    return len(last_line) >= 70 and last_word.islower() and last_word.isalpha() and len(last_word) <= 4
+
+
+def fold(text: str) -> str:
+    """Fold whitespace (line breaks included) to single spaces and strip."""
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Span:
+    """A value with the character offsets of its evidence in the document text."""
+
+    text: str
+    start: int
+    end: int
+
+
+def find_dates(text: str) -> list[tuple[dt.date, int, int]]:
+    """Every complete date written ``12 December 2012`` (or ``12th Dec. 2012``).
+
+    Returns:
+        ``(date, start, end)`` for each, in text order; impossible dates skipped.
+    """
+    out = []
+    for m in re.finditer(
+        rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({MONTH_RE})\s*,?\s+(\d{{4}})\b", text, flags=re.I
+    ):
+        d = make_date(m.group(3), m.group(2), m.group(1))
+        if d:
+            out.append((d, m.start(), m.end()))
+    return out
+
+
+def month_number(name: str) -> int | None:
+    """1–12 for a month name or abbreviation, else None."""
+    key = name.strip(". ").lower()
+    for full, num in MONTHS.items():
+        if full == key or (len(key) >= 3 and full.startswith(key)):
+            return num
+    return None
+
+
+def make_date(year: str | int, month: str | int, day: str | int) -> dt.date | None:
+    """A date from its parts, or None when the parts are not a real date."""
+    m = month if isinstance(month, int) else month_number(month)
+    try:
+        return dt.date(int(year), m, int(day)) if m else None
+    except ValueError:
+        return None
+
+
+_DAY_LIST = re.compile(
+    rf"""(?P<list>
+      \d{{1,2}}(?:st|nd|rd|th)?(?:\s+{MONTH_RE})?(?:\s+\d{{4}})?
+      (?:\s*(?:,|and|to|[-\u2013\u2014]|&)\s*
+         \d{{1,2}}(?:st|nd|rd|th)?(?:\s+{MONTH_RE})?(?:\s+\d{{4}})?)*
+    )""",
+    re.X | re.I,
+)
+
+
+def parse_date_list(text: str) -> tuple[list[dt.date], int] | None:
+    """Read the date expression at the start of ``text``.
+
+    Handles one day ("12 December 2012"), ranges ("4–5 March 2016", "9 to 11
+    May 2015", expanded day by day), lists ("11 and 12 June 2013") and runs that
+    cross a month or year ("30 September and 1 October 2015"). A day whose month
+    or year is not written takes those of the next day that has them.
+
+    Returns:
+        The dates in order and the length of text consumed, or None if the
+        expression has no complete date.
+    """
+    m = _DAY_LIST.match(text)
+    if not m:
+        return None
+    expr = m.group("list")
+    parts = re.findall(
+        rf"(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+({MONTH_RE}))?(?:\s+(\d{{4}}))?|([-\u2013\u2014]|\bto\b)",
+        expr,
+        flags=re.I,
+    )
+    items: list[list[str | None]] = []
+    range_after: set[int] = set()
+    for day, mon, year, dash in parts:
+        if dash:
+            if items:
+                range_after.add(len(items) - 1)
+            continue
+        items.append([day, mon or None, year or None])
+    if not items or items[-1][1] is None or items[-1][2] is None:
+        return None
+    for i in range(len(items) - 2, -1, -1):
+        items[i][1] = items[i][1] or items[i + 1][1]
+        items[i][2] = items[i][2] or items[i + 1][2]
+    dates: list[dt.date] = []
+    for i, (day, mon, year) in enumerate(items):
+        d = make_date(str(year), str(mon), str(day))
+        if d is None:
+            return None
+        if i - 1 in range_after and dates:
+            gap = (d - dates[-1]).days
+            if 1 < gap <= 7:
+                dates.extend(dates[-1] + dt.timedelta(days=k) for k in range(1, gap))
+        dates.append(d)
+    # drop a trailing connector the regex may not have consumed
+    return dates, len(expr.rstrip())
+
+
+_ABBREV = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Prof|Rev|No|Nos|Co|Ltd|vs|etc|approx|cf)|\be\.g|\bi\.e|\b[A-Z])\.$"
+)
+_SENT_END = re.compile(r"[.!?][\"'\u2019\u201d)]*(?=\s+[\"'\u2018\u201c(]?[A-Z0-9])")
+
+
+def sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Split ``text[start:end]`` into sentences and bullet items, with offsets.
+
+    A paragraph break, a bullet line and a colon at a line end always end a
+    unit; a full stop ends one unless it closes an abbreviation ("Mrs.", "e.g.",
+    an initial).
+    """
+    end = len(text) if end is None else end
+    spans: list[Span] = []
+    for block in re.finditer(r"(?:(?!\n\s*\n|\n\s*- |:\n).)+:?", text[start:end], flags=re.S):
+        b0 = start + block.start()
+        chunk = block.group(0)
+        if chunk.lstrip().startswith(BULLET):
+            _add(spans, text, b0, b0 + len(chunk))
+            continue
+        cut = 0
+        for m in _SENT_END.finditer(chunk):
+            if _ABBREV.search(chunk[: m.start() + 1]):
+                continue
+            _add(spans, text, b0 + cut, b0 + m.end())
+            cut = m.end()
+        _add(spans, text, b0 + cut, b0 + len(chunk))
+    return spans
+
+
+def _add(spans: list[Span], text: str, start: int, end: int) -> None:
+    seg = text[start:end]
+    lead = len(seg) - len(seg.lstrip())
+    seg = seg.strip()
+    if seg.startswith(BULLET):
+        lead += len(BULLET)
+        seg = seg[len(BULLET) :].lstrip()
+        lead = text.index(seg, start) - start if seg else lead
+    if seg:
+        spans.append(Span(seg, start + lead, start + lead + len(seg)))
