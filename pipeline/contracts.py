@@ -189,8 +189,7 @@ SECTIONS = Table(
 )
 
 TABLES: dict[str, Table] = {
-    t.name: t
-    for t in (DOCUMENTS, REJECTS, LETTERS, FIELD_EVIDENCE, RECOMMENDATIONS, EXTERNAL_SUPPORT, SECTIONS)
+    t.name: t for t in (DOCUMENTS, REJECTS, LETTERS, FIELD_EVIDENCE, RECOMMENDATIONS, EXTERNAL_SUPPORT, SECTIONS)
 }
 
 _PY_TYPES: dict[str, tuple[type, ...]] = {
@@ -223,9 +222,7 @@ def check(df: pd.DataFrame, table: Table) -> None:
             what the contract allows.
     """
     if list(df.columns) != table.names:
-        raise ContractError(
-            f"table {table.name!r} has columns {list(df.columns)}; its contract says {table.names}"
-        )
+        raise ContractError(f"table {table.name!r} has columns {list(df.columns)}; its contract says {table.names}")
     for col in table.columns:
         series = df[col.name]
         nulls = series.isna() if not col.type.endswith("[]") else series.map(lambda v: v is None)
@@ -258,16 +255,13 @@ def _check_value(table: Table, col: Column, row: int, value: Any, allowed: froze
             )
         if allowed is not None and v not in allowed:
             raise ContractError(
-                f"table {table.name!r}: column {col.name!r} row {row} holds {v!r}; "
-                f"valid values: {sorted(allowed)}"
+                f"table {table.name!r}: column {col.name!r} row {row} holds {v!r}; valid values: {sorted(allowed)}"
             )
 
 
 def ddl(table: Table) -> str:
     """The DuckDB CREATE TABLE statement for a contract."""
-    cols = ",\n  ".join(
-        f'"{c.name}" {c.type}{"" if c.nullable else " NOT NULL"}' for c in table.columns
-    )
+    cols = ",\n  ".join(f'"{c.name}" {c.type}{"" if c.nullable else " NOT NULL"}' for c in table.columns)
     return f'CREATE TABLE "{table.name}" (\n  {cols},\n  PRIMARY KEY ({", ".join(table.key)})\n)'
 
 
@@ -277,8 +271,6 @@ def markdown(tables: dict[str, Table] = TABLES) -> str:
     for t in tables.values():
         out.append(f"#### `{t.name}` (key: {', '.join(t.key)})\n\n{t.doc}\n")
         out.append("| column | type | null | meaning |\n|---|---|---|---|")
-        out.extend(
-            f"| `{c.name}` | {c.type} | {'yes' if c.nullable else 'no'} | {c.doc} |" for c in t.columns
-        )
+        out.extend(f"| `{c.name}` | {c.type} | {'yes' if c.nullable else 'no'} | {c.doc} |" for c in t.columns)
         out.append("")
     return "\n".join(out)

@@ -48,9 +48,7 @@ _CUES: dict[str, list[tuple[str, int]]] = {
         (r"\bRAG\b|\bred,? amber(?: and|,)? green\b", 1),
     ],
 }
-_COMPILED = {
-    t: [(re.compile(p, re.I | re.M), w) for p, w in cues] for t, cues in _CUES.items()
-}
+_COMPILED = {t: [(re.compile(p, re.I | re.M), w) for p, w in cues] for t, cues in _CUES.items()}
 
 
 def classify_doc_type(text: str) -> tuple[str, str | None]:

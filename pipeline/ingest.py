@@ -97,8 +97,7 @@ def ingest_document(source: str, data: bytes, params: IngestParams) -> Document:
         if not data[:1024].lstrip().startswith(b"%PDF"):
             raise DocumentError(
                 "corrupt_pdf",
-                f"named {suffix} but is not a PDF (it starts {data[:8]!r}, not %PDF); "
-                "download the file again",
+                f"named {suffix} but is not a PDF (it starts {data[:8]!r}, not %PDF); download the file again",
             )
         from pipeline.pdf import read_pdf  # pdfplumber is imported only for PDFs
 
@@ -121,9 +120,7 @@ def ingest_document(source: str, data: bytes, params: IngestParams) -> Document:
     text = normalise_layout(raw)
     doc_type, evidence = classify_doc_type(text)
     if doc_type == "unknown":
-        problems.append(
-            "not recognised as an HMI letter, inspection report, case study or LA plan; kept as unknown"
-        )
+        problems.append("not recognised as an HMI letter, inspection report, case study or LA plan; kept as unknown")
     return Document(
         doc_id=doc_id_of(data),
         source=source,
@@ -138,9 +135,7 @@ def ingest_document(source: str, data: bytes, params: IngestParams) -> Document:
     )
 
 
-def ingest(
-    files: Iterable[tuple[str, Callable[[], bytes]]], params: IngestParams
-) -> Iterator[Document | Reject]:
+def ingest(files: Iterable[tuple[str, Callable[[], bytes]]], params: IngestParams) -> Iterator[Document | Reject]:
     """Ingest files one at a time, in the order given.
 
     Args:
@@ -165,7 +160,10 @@ def ingest(
         doc_id = doc_id_of(data)
         if doc_id in seen:
             yield Reject(
-                source, doc_id, STAGE, "duplicate",
+                source,
+                doc_id,
+                STAGE,
+                "duplicate",
                 f"same bytes as {seen[doc_id]} (doc_id {doc_id}); kept once under that path",
             )
             continue
@@ -181,7 +179,8 @@ def ingest(
 def list_files(root: Path) -> list[Path]:
     """Every file below ``root`` (hidden files and folders skipped), sorted."""
     return sorted(
-        p for p in root.rglob("*")
+        p
+        for p in root.rglob("*")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
 

@@ -29,7 +29,9 @@ _A = "['\u2019\u2018`]?"  # an apostrophe that may have been lost on the way to 
 _FLAGS = re.I | re.S
 
 _SALUTATION = re.compile(r"(?:^|(?<=\s))Dear\s+(?:Sir or Madam|[A-Z][\w.'\u2019-]*(?:\s+[A-Z][\w.'\u2019-]*){0,3})")
-_SALUTATION_NAME = re.compile(r"Dear\s+(?:(?:Mrs|Mr|Ms|Miss|Dr|Mx|Sir|Dame|Rev|Professor|Prof)\.?\s+)?[A-Z][\w'\u2019-]*")
+_SALUTATION_NAME = re.compile(
+    r"Dear\s+(?:(?:Mrs|Mr|Ms|Miss|Dr|Mx|Sir|Dame|Rev|Professor|Prof)\.?\s+)?[A-Z][\w'\u2019-]*"
+)
 _SUBJECT_START = re.compile(
     r"\b(?:Requires? improvement|Special measures|Serious weaknesses|Short inspection|No formal designation"
     r"|(?:Section 8 )?Monitoring (?:inspection|visit)|Inspection of|Section 8|Unannounced|Focused)\b",
@@ -96,7 +98,8 @@ _LA_TAIL = re.compile(r"\s+(?:(?:County|City|Borough|Metropolitan Borough|Distri
 _ORDINALS = {
     w: i + 1
     for i, w in enumerate(
-        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split()
+        ("first", "second", "third", "fourth", "fifth", "sixth")
+        + ("seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth")
     )
 }
 _VISIT_NUMBER = re.compile(
@@ -130,9 +133,7 @@ _FIT = re.compile(
     r"(?P<neg>\bnot\s+(?:yet\s+)?|\bun)?fit\s+for\s+purpose",
     re.I,
 )
-_NQT = re.compile(
-    r"(?:newly\s+qualified\s+teachers?|\bNQTs?\b|early\s+career\s+teachers?|\bECTs?\b)", re.I
-)
+_NQT = re.compile(r"(?:newly\s+qualified\s+teachers?|\bNQTs?\b|early\s+career\s+teachers?|\bECTs?\b)", re.I)
 _NQT_NEG = re.compile(
     r"\b(?:may|should|must|can|will)\s+not\b|\bcannot\b|\bnot\s+(?:to\s+)?(?:be\s+)?appoint|\bdoes\s+not\s+seek"
     r"|\bnot\s+permitted|\bno\s+(?:newly|NQT|early)",
@@ -155,12 +156,13 @@ KNOWN_HEADINGS = (
     "Annex",
     "Safeguarding",
 )
-_INLINE_HEADING = re.compile(
-    rf"(?<=[.!?:]\s)(?P<h>{'|'.join(KNOWN_HEADINGS)})\s+(?=[A-Z])"
+_INLINE_HEADING = re.compile(rf"(?<=[.!?:]\s)(?P<h>{'|'.join(KNOWN_HEADINGS)})\s+(?=[A-Z])")
+_SUPPORT_HEADING = re.compile(
+    r"^(?:External|Additional)\s+support|^Support\b|support\s+(?:for|from|to)\s+the\s+school", re.I
 )
-_SUPPORT_HEADING = re.compile(r"^(?:External|Additional)\s+support|^Support\b|support\s+(?:for|from|to)\s+the\s+school", re.I)
 _ANNEX = re.compile(
-    r"(?m)^\s*Annex\b|^The areas for improvement (?:that were )?identified (?:during|at) the (?:most recent )?section 5",
+    r"(?m)^\s*Annex\b"
+    r"|^The areas for improvement (?:that were )?identified (?:during|at) the (?:most recent )?section 5",
     re.I,
 )
 _REC_INTRO = re.compile(
@@ -219,8 +221,11 @@ class Support:
 
 @dataclass
 class Letter:
-    """A parsed letter. ``values`` maps each scalar field to its value and
-    ``evidence`` maps it to the span it was read from."""
+    """A parsed letter.
+
+    ``values`` maps each scalar field to its value and ``evidence`` maps it to
+    the span it was read from.
+    """
 
     doc_id: str
     values: dict[str, Any] = field(default_factory=dict)
@@ -233,9 +238,7 @@ class Letter:
     @property
     def missing(self) -> list[str]:
         """Core fields that could not be read."""
-        return [
-            f for f in CORE_FIELDS if (not self.visit_dates if f == "visit_dates" else self.values.get(f) is None)
-        ]
+        return [f for f in CORE_FIELDS if (not self.visit_dates if f == "visit_dates" else self.values.get(f) is None)]
 
     def set(self, name: str, value: Any, span: Span | None) -> None:
         """Record a value and its evidence (nothing for None)."""
@@ -253,8 +256,18 @@ def parse_letter(doc_id: str, text: str) -> Letter:
     """
     letter = Letter(doc_id)
     for name in (
-        "letter_kind", "letter_date", "school_name", "postcode", "headteacher", "local_authority", "inspector",
-        "previous_section5", "monitoring_visit_number", "judgement", "effective_action", "action_plan_fit",
+        "letter_kind",
+        "letter_date",
+        "school_name",
+        "postcode",
+        "headteacher",
+        "local_authority",
+        "inspector",
+        "previous_section5",
+        "monitoring_visit_number",
+        "judgement",
+        "effective_action",
+        "action_plan_fit",
         "nqt_permission",
     ):
         letter.values[name] = None
@@ -378,10 +391,10 @@ def _read_headteacher(letter: Letter, text: str, block_start: int, header_end: i
     name = first[:cut].strip(" ,.")
     if name.lower().startswith("the "):
         return
-    name = _trim_to_person(name)
-    if name:
-        s = block_start + lead + first.index(name)
-        letter.set("headteacher", name, Span(name, s, s + len(name)))
+    person = _trim_to_person(name)
+    if person:
+        s = block_start + lead + first.index(person)
+        letter.set("headteacher", person, Span(person, s, s + len(person)))
 
 
 def _trim_to_person(name: str) -> str | None:
@@ -407,15 +420,17 @@ _KINDS_BODY = (
     (
         re.compile(
             r"(?:requires?|required|requiring|in|into|subject\s+to|placed\s+in|removal\s+(?:of|from))\s+"
-            r"special\s+measures", re.I,
+            r"special\s+measures",
+            re.I,
         ),
         "special_measures_monitoring",
     ),
     (re.compile(r"(?:ha[sd]|having|with|of\s+the)\s+serious\s+weaknesses", re.I), "serious_weaknesses_monitoring"),
-    (re.compile(r"judged\s+(?:to|as)\s+requir(?:e|es|ing)\s+improvement|requires\s+improvement", re.I),
-     "ri_monitoring"),
-    (re.compile(r"continues?\s+to\s+be\s+(?:a\s+)?(?:good|outstanding)|short\s+inspection", re.I),
-     "short_inspection"),
+    (
+        re.compile(r"judged\s+(?:to|as)\s+requir(?:e|es|ing)\s+improvement|requires\s+improvement", re.I),
+        "ri_monitoring",
+    ),
+    (re.compile(r"continues?\s+to\s+be\s+(?:a\s+)?(?:good|outstanding)|short\s+inspection", re.I), "short_inspection"),
 )
 
 
@@ -468,8 +483,12 @@ def _read_judgement(letter: Letter, units: list[Span]) -> None:
         if not m:
             continue
         score = 2 * bool(_JUDGEMENT_STRONG.search(unit.text)) + bool(
-            re.match(r"(?:Senior\s+)?leaders|governors|the\s+school|this\s+school|the\s+trust|the\s+headteacher"
-                     r"|leadership|the\s+(?:academy|principal)", unit.text, re.I)
+            re.match(
+                r"(?:Senior\s+)?leaders|governors|the\s+school|this\s+school|the\s+trust|the\s+headteacher"
+                r"|leadership|the\s+(?:academy|principal)",
+                unit.text,
+                re.I,
+            )
         )
         if best is None or score > best[0]:
             best = (score, unit, m)
@@ -600,8 +619,7 @@ def _is_heading(line: str) -> bool:
         and not _HEADING_BLOCKLIST.match(line)
         and not find_dates(line)
         and not _PERSON.match(line)
-        or line in KNOWN_HEADINGS
-    )
+    ) or line in KNOWN_HEADINGS
 
 
 def _body_end(text: str, body_start: int) -> int:
@@ -721,8 +739,12 @@ def _external_support(text: str, sections: list[Section]) -> list[Support]:
 
 
 def letter_rows(letter: Letter) -> dict[str, list[dict[str, Any]]]:
-    """A parsed letter as rows of the letters, field_evidence, recommendations,
-    external_support and sections tables."""
+    """A parsed letter as rows of its tables.
+
+    Returns:
+        Table name (letters, field_evidence, recommendations, external_support,
+        sections) → rows.
+    """
     missing = letter.missing
     row: dict[str, Any] = {
         "doc_id": letter.doc_id,
@@ -743,8 +765,15 @@ def letter_rows(letter: Letter) -> dict[str, list[dict[str, Any]]]:
             for i, r in enumerate(letter.recommendations)
         ],
         "external_support": [
-            {"doc_id": letter.doc_id, "n": i + 1, "support_type": s.support_type, "text": s.text,
-             "matched": s.matched, "start": s.start, "end": s.end}
+            {
+                "doc_id": letter.doc_id,
+                "n": i + 1,
+                "support_type": s.support_type,
+                "text": s.text,
+                "matched": s.matched,
+                "start": s.start,
+                "end": s.end,
+            }
             for i, s in enumerate(letter.external_support)
         ],
         "sections": [
@@ -758,7 +787,13 @@ def _as_text(name: str, letter: Letter) -> str:
     if name == "visit_dates":
         return ",".join(d.isoformat() for d in letter.visit_dates)
     value = letter.values[name]
-    return value.isoformat() if isinstance(value, dt.date) else str(value).lower() if isinstance(value, bool) else str(value)
+    return (
+        value.isoformat()
+        if isinstance(value, dt.date)
+        else str(value).lower()
+        if isinstance(value, bool)
+        else str(value)
+    )
 
 
 OUTPUTS = ("letters", "field_evidence", "recommendations", "external_support", "sections")

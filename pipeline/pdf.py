@@ -11,6 +11,7 @@ blank line is put wherever the vertical gap says a new paragraph starts.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import statistics
 from collections import Counter
@@ -54,9 +55,7 @@ def read_pdf(data: bytes, *, max_pages: int, margin: float, min_chars_per_page: 
     except Exception as exc:  # pdfminer raises many unrelated types for bad bytes
         cause = exc.__cause__ or exc.__context__ or exc
         if isinstance(exc, PDFPasswordIncorrect) or isinstance(cause, PDFPasswordIncorrect):
-            raise DocumentError(
-                "encrypted_pdf", "the PDF is password-protected; supply an unencrypted copy"
-            ) from exc
+            raise DocumentError("encrypted_pdf", "the PDF is password-protected; supply an unencrypted copy") from exc
         raise DocumentError(
             "corrupt_pdf",
             f"cannot open the PDF ({type(cause).__name__}: {str(cause)[:120] or 'no detail'}); "
@@ -69,9 +68,7 @@ def read_pdf(data: bytes, *, max_pages: int, margin: float, min_chars_per_page: 
                 raise DocumentError(
                     "too_many_pages", f"the PDF has {n_pages} pages, over ingest.max_pages = {max_pages}"
                 )
-            pages = [
-                (p.height, p.extract_text_lines(use_text_flow=True, return_chars=False)) for p in pdf.pages
-            ]
+            pages = [(p.height, p.extract_text_lines(use_text_flow=True, return_chars=False)) for p in pdf.pages]
         except DocumentError:
             raise
         except Exception as exc:
@@ -88,8 +85,7 @@ def read_pdf(data: bytes, *, max_pages: int, margin: float, min_chars_per_page: 
         )
     kept, dropped = _drop_running_lines(pages, margin)
     text = "\n\n".join(_paragraphs(lines) for lines in kept)
-    return PdfText(text=text, n_pages=n_pages, extractor=f"pdfplumber-{pdfplumber.__version__}",
-                   dropped_lines=dropped)
+    return PdfText(text=text, n_pages=n_pages, extractor=f"pdfplumber-{pdfplumber.__version__}", dropped_lines=dropped)
 
 
 def _digitless(text: str) -> str:
@@ -105,9 +101,7 @@ def _drop_running_lines(
         return bool(line["top"] < height * margin or line["bottom"] > height * (1 - margin))
 
     repeats = Counter(
-        key
-        for height, lines in pages
-        for key in {_digitless(ln["text"]) for ln in lines if in_margin(height, ln)}
+        key for height, lines in pages for key in {_digitless(ln["text"]) for ln in lines if in_margin(height, ln)}
     )
     needed = max(2, round(0.3 * len(pages)))
     kept: list[list[dict[str, Any]]] = []
@@ -132,7 +126,7 @@ def _paragraphs(lines: list[dict[str, Any]]) -> str:
     heights = [ln["bottom"] - ln["top"] for ln in lines]
     gap_limit = 0.5 * statistics.median(heights)
     out = [lines[0]["text"]]
-    for prev, ln in zip(lines, lines[1:]):
+    for prev, ln in itertools.pairwise(lines):
         gap = ln["top"] - prev["bottom"]
         new_block = gap > gap_limit or ln["top"] < prev["top"] - 1
         out.append(("\n\n" if new_block else "\n") + ln["text"])

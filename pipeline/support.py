@@ -19,7 +19,10 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"national\s+leaders?\s+(?:of|in|for)\s+governance|\bNLGs?\b|consultant\s+governors?"
             r"|(?:external\s+)?review\s+of\s+governance",
         ),
-        ("national_leader_of_education", r"national\s+leaders?\s+of\s+education|\bNLEs?\b|national\s+support\s+schools?"),
+        (
+            "national_leader_of_education",
+            r"national\s+leaders?\s+of\s+education|\bNLEs?\b|national\s+support\s+schools?",
+        ),
         ("local_leader_of_education", r"local\s+leaders?\s+(?:of|in)\s+education|\bLLEs?\b"),
         (
             "specialist_leader_of_education",

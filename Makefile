@@ -1,0 +1,39 @@
+# Two commands for a fresh machine: `make run` and `make test`. Each creates the
+# virtual environment and installs what it needs first (CPU torch before the
+# rest, so pip never pulls a CUDA build).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TORCH  ?= torch==2.13.0
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet "$(TORCH)" -e ".[dev]"
+	touch $(STAMP)
+
+## run: build the warehouse from the sample corpus through the DVC pipeline
+run: $(STAMP)
+	$(BIN)/dvc repro
+	$(BIN)/dvc metrics show
+
+## test: lint, type-check and run every test, slow ones included
+test: $(STAMP) lint
+	$(BIN)/python -m pytest --slow -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check pipeline tests bench
+	$(BIN)/ruff format --check pipeline tests bench
+	$(BIN)/mypy
+
+## bench: throughput and peak memory of ingest and parse (prints figures)
+bench: $(STAMP)
+	$(BIN)/python bench/bench_extract.py
+
+clean:
+	rm -rf $(VENV) corpus/interim warehouse .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,247 @@
+"""The ``ofsted-nlp`` command: a thin shell over the stages.
+
+Each subcommand loads params, reads its inputs, calls a stage and writes its
+outputs. Nothing heavy is imported at start-up: a command imports what it uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline import config
+from pipeline.errors import PipelineError
+
+
+def _params(path: Path, section: str) -> dict[str, Any]:
+    import yaml
+
+    if not path.exists():
+        raise PipelineError(f"params file {path} not found; pass --params or run from the repository root")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    value = data.get(section, {})
+    if not isinstance(value, dict):
+        raise PipelineError(f"{path}: section {section!r} must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _ingest_params(path: Path) -> Any:
+    from pipeline.ingest import IngestParams
+
+    raw = _params(path, "ingest")
+    known = set(IngestParams.__dataclass_fields__)
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise PipelineError(f"{path}: unknown ingest params {unknown}; valid: {sorted(known)}")
+    return IngestParams(**raw)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Run the ingest stage."""
+    from dataclasses import asdict
+
+    from pipeline import ingest
+
+    n_docs, n_rejects = ingest.run(args.raw, args.documents, args.rejects, asdict(_ingest_params(args.params)))
+    print(f"ingest: {n_docs} documents, {n_rejects} rejects -> {args.documents}, {args.rejects}")
+    return 0
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    """Run the parse stage."""
+    from pipeline import parse
+
+    counts = parse.run(args.documents, args.out)
+    print("parse: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + f" -> {args.out}/")
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    """Run the load stage."""
+    from pipeline import load
+
+    sources = {"documents": args.documents, "rejects": args.rejects}
+    sources.update({name: args.letters / f"{name}.parquet" for name in load.WAREHOUSE_TABLES[2:]})
+    counts = load.run(sources, args.warehouse)
+    print("load: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + f" -> {args.warehouse}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Run the evaluate stage."""
+    from pipeline import evaluate
+
+    m = evaluate.run(args.warehouse, args.gold, args.out, args.misses)
+    print(
+        f"evaluate: field accuracy {m['field_accuracy']} over {m['n_field_values']} values in {m['n_letters']} "
+        f"letters; recommendations F1 {m['recommendations']['f1']} (n={m['recommendations']['n_gold']}); "
+        f"support types F1 {m['support_types']['f1']} -> {args.out}"
+    )
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    """Print one record per document."""
+    from pipeline.extract import expand, extract
+
+    paths = expand(args.paths)
+    params = _ingest_params(args.params) if args.params.exists() else _default_ingest_params()
+    records = extract(paths, params)
+    progress = None
+    if len(paths) >= 20 and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        progress = tqdm(total=len(paths), unit="doc", file=sys.stderr)
+    rejected = 0
+    rows = []
+    for rec in records:
+        rejected += rec["status"] == "rejected"
+        if rec["status"] == "rejected":
+            print(f"extract: rejected {rec['source']}: {rec['error']}", file=sys.stderr)
+        if args.format == "jsonl":
+            print(json.dumps(rec, ensure_ascii=False), flush=False)
+        else:
+            rows.append(rec)
+        if progress:
+            progress.update()
+    if progress:
+        progress.close()
+    if args.format == "table":
+        print(_table(rows))
+    return 1 if args.strict and rejected else 0
+
+
+def _default_ingest_params() -> Any:
+    from pipeline.ingest import IngestParams
+
+    return IngestParams()
+
+
+_TABLE_COLS = (
+    ("source", 28),
+    ("doc_type", 17),
+    ("status", 8),
+    ("letter_kind", 29),
+    ("letter_date", 11),
+    ("school_name", 28),
+    ("postcode", 8),
+    ("local_authority", 16),
+    ("effective_action", 9),
+    ("recs", 4),
+)
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    def cell(rec: dict[str, Any], key: str, width: int) -> str:
+        value = len(rec["recommendations"]) if key == "recs" else rec.get(key)
+        text = "" if value is None else Path(str(value)).name if key == "source" else str(value)
+        return (text[: width - 1] + "…") if len(text) > width else text.ljust(width)
+
+    head = "  ".join(("effective" if k == "effective_action" else k)[:w].ljust(w) for k, w in _TABLE_COLS)
+    lines = [head.rstrip(), "  ".join("-" * w for _, w in _TABLE_COLS)]
+    lines += ["  ".join(cell(r, k, w) for k, w in _TABLE_COLS).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def cmd_contracts(args: argparse.Namespace) -> int:
+    """Print the table contracts as Markdown."""
+    from pipeline.contracts import markdown
+
+    print(markdown(), end="")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with a subcommand per stage."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="ofsted-nlp",
+        description="Turn Ofsted inspection letters into structured, grounded records.",
+        epilog="Example:\n  ofsted-nlp extract corpus/raw/000_9679ccaa734ab79b.txt --format jsonl",
+        formatter_class=fmt,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, help_: str, example: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_, epilog=f"Example:\n  {example}", formatter_class=fmt)
+        return p
+
+    p = add(
+        "extract",
+        "Print the record of each document (letters parsed; others typed).",
+        "ofsted-nlp extract corpus/raw --format table",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to read")
+    p.add_argument("--format", choices=("jsonl", "table"), default="jsonl", help="output format (default jsonl)")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any document is rejected")
+    p.add_argument("--params", type=Path, default=config.PARAMS, help="params.yaml (defaults if absent)")
+    p.set_defaults(func=cmd_extract)
+
+    p = add(
+        "ingest",
+        "Stage ingest: raw files -> documents and rejects tables.",
+        "ofsted-nlp ingest --raw corpus/raw --documents corpus/interim/documents.parquet "
+        "--rejects corpus/interim/rejects.parquet",
+    )
+    p.add_argument("--raw", type=Path, default=config.RAW)
+    p.add_argument("--documents", type=Path, default=config.DOCUMENTS)
+    p.add_argument("--rejects", type=Path, default=config.REJECTS)
+    p.add_argument("--params", type=Path, default=config.PARAMS)
+    p.set_defaults(func=cmd_ingest)
+
+    p = add(
+        "parse",
+        "Stage parse: documents -> letters, field_evidence, recommendations, external_support, sections.",
+        "ofsted-nlp parse --documents corpus/interim/documents.parquet --out corpus/interim/letters",
+    )
+    p.add_argument("--documents", type=Path, default=config.DOCUMENTS)
+    p.add_argument("--out", type=Path, default=config.LETTERS_DIR)
+    p.set_defaults(func=cmd_parse)
+
+    p = add(
+        "load",
+        "Stage load: interim tables -> DuckDB warehouse (rebuilt aside, swapped in whole).",
+        "ofsted-nlp load --letters corpus/interim/letters --warehouse warehouse/ofsted.duckdb",
+    )
+    p.add_argument("--documents", type=Path, default=config.DOCUMENTS)
+    p.add_argument("--rejects", type=Path, default=config.REJECTS)
+    p.add_argument("--letters", type=Path, default=config.LETTERS_DIR)
+    p.add_argument("--warehouse", type=Path, default=config.WAREHOUSE)
+    p.set_defaults(func=cmd_load)
+
+    p = add(
+        "evaluate",
+        "Stage evaluate: score the warehouse's letters against gold records.",
+        "ofsted-nlp evaluate --warehouse warehouse/ofsted.duckdb --gold corpus/gold/letters.jsonl "
+        "--out metrics/extraction.json --misses metrics/extraction_misses.json",
+    )
+    p.add_argument("--warehouse", type=Path, default=config.WAREHOUSE)
+    p.add_argument("--gold", type=Path, default=config.GOLD_LETTERS)
+    p.add_argument("--out", type=Path, default=config.METRICS, help="metrics JSON (numbers only)")
+    p.add_argument("--misses", type=Path, default=config.METRICS_MISSES, help="JSON list of every wrong value")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = add("contracts", "Print every table's contract (columns, types, keys) as Markdown.", "ofsted-nlp contracts")
+    p.set_defaults(func=cmd_contracts)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ofsted-nlp`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except PipelineError as exc:
+        print(f"ofsted-nlp {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. piped into head
+        return 0
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""Default paths, in one place.
+
+dvc.yaml passes every path explicitly; these are the defaults the CLI falls
+back on when a user runs a stage by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RAW = Path("corpus/raw")
+INTERIM = Path("corpus/interim")
+DOCUMENTS = INTERIM / "documents.parquet"
+REJECTS = INTERIM / "rejects.parquet"
+LETTERS_DIR = INTERIM / "letters"
+GOLD_LETTERS = Path("corpus/gold/letters.jsonl")
+WAREHOUSE = Path("warehouse/ofsted.duckdb")
+METRICS = Path("metrics/extraction.json")
+METRICS_MISSES = Path("metrics/extraction_misses.json")
+PARAMS = Path("params.yaml")
