@@ -45,7 +45,7 @@ _SCHOOL_IN_SUBJECT = re.compile(
 )
 _URN_TAIL = re.compile(r"[\s,(\u2013-]*(?:URN|Unique reference number)\b.*$", _FLAGS)
 
-_POSTCODE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?)\s?(\d[ABD-HJLNP-UW-Z]{2})\b")
+_POSTCODE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?)\s?(\d[A-Z]{2})\b")
 _LETTERHEAD_CUE = re.compile(
     r"Inspections?\b|Ofsted|Serco|Tribal|CfBT|Prospects|Education Development Trust|\bT\s*:?\s*0\d|"
     r"Text ?phone|enquiries@|www\.|@\w+\.(?:com|gov|org|co)|Direct (?:T|line|email)",
@@ -98,13 +98,11 @@ _LA_TAIL = re.compile(r"\s+(?:(?:County|City|Borough|Metropolitan Borough|Distri
 _ORDINALS = {
     w: i + 1
     for i, w in enumerate(
-        ("first", "second", "third", "fourth", "fifth", "sixth")
-        + ("seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth")
+        ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
     )
 }
 _VISIT_NUMBER = re.compile(
-    r"\b(?P<n>first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
-    r"1st|2nd|3rd|[4-9]th|1[0-2]th)\s+(?:section\s+8\s+)?monitoring\s+(?:inspection|visit)",
+    rf"\b(?P<n>{'|'.join(_ORDINALS)}|1st|2nd|3rd|[4-9]th|10th)\s+(?:section\s+8\s+)?monitoring\s+(?:inspection|visit)",
     re.I,
 )
 _PREVIOUS_S5 = re.compile(
@@ -318,21 +316,32 @@ def _read_date_and_address(letter: Letter, text: str, header_end: int, subject: 
     if dates:
         d, s, e = dates[0]
         letter.set("letter_date", d, Span(text[s:e], s, e))
-    # the address block: the paragraph before the salutation, after the letter date
-    block_start = header.rstrip().rfind("\n\n") + 2 if "\n\n" in header.rstrip() else 0
-    date_ends = [e for _, s, e in dates if s >= block_start or block_start == 0]
-    if dates and dates[0][1] >= block_start:
-        block_start = dates[0][2]
-    elif date_ends and block_start == 0:
-        block_start = date_ends[0]
+    block_start, block_end = _address_block(text, header_end, dates[0][2] if dates else None)
     if subject:
         name = _school_from_subject(subject)
         if name:
             letter.set("school_name", name.text, name)
-    _read_postcode(letter, text, block_start, header_end)
-    _read_headteacher(letter, text, block_start, header_end)
+    _read_postcode(letter, text, block_start, block_end, header_end)
+    _read_headteacher(letter, text, block_start, block_end)
     if letter.values["school_name"] is None:
-        _school_from_address(letter, text, block_start, header_end)
+        _school_from_address(letter, text, block_start, block_end)
+
+
+def _address_block(text: str, header_end: int, date_end: int | None) -> tuple[int, int]:
+    """The addressee's block: what follows the letter date up to a blank line
+    (or, on one-line headers, the salutation); failing that, the last paragraph
+    of the header that is not a letterhead."""
+    if date_end is not None:
+        start = date_end + len(text[date_end:header_end]) - len(text[date_end:header_end].lstrip())
+        end = text.find("\n\n", start, header_end)
+        end = header_end if end < 0 else end
+        if text[start:end].strip():
+            return start, end
+    paras = [m for m in re.finditer(r"[^\n](?:(?!\n\s*\n)[\s\S])*", text[:header_end])]
+    for m in reversed(paras):
+        if not _LETTERHEAD_CUE.search(m.group(0)) and not find_dates(m.group(0)):
+            return m.start(), m.end()
+    return 0, header_end
 
 
 def _school_from_subject(subject: Span) -> Span | None:
@@ -358,23 +367,23 @@ def _school_from_address(letter: Letter, text: str, start: int, end: int) -> Non
             return
 
 
-def _read_postcode(letter: Letter, text: str, block_start: int, header_end: int) -> None:
+def _read_postcode(letter: Letter, text: str, block_start: int, block_end: int, header_end: int) -> None:
     def usable(m: re.Match[str], lo: int) -> bool:
         code = f"{m.group(1)} {m.group(2)}"
         ctx = text[max(lo, m.start() - 150) : m.start()]
         ctx = ctx[ctx.rfind("\n\n") + 1 :] if "\n\n" in ctx else ctx
         return code not in LETTERHEAD_POSTCODES and not _LETTERHEAD_CUE.search(ctx)
 
-    for lo in (block_start, 0):
-        found = [m for m in _POSTCODE.finditer(text, lo, header_end) if usable(m, lo)]
+    for lo, hi in ((block_start, block_end), (0, header_end)):
+        found = [m for m in _POSTCODE.finditer(text, lo, hi) if usable(m, lo)]
         if found:
             m = found[-1]
             letter.set("postcode", f"{m.group(1)} {m.group(2)}", Span(m.group(0), m.start(), m.end()))
             return
 
 
-def _read_headteacher(letter: Letter, text: str, block_start: int, header_end: int) -> None:
-    block = text[block_start:header_end]
+def _read_headteacher(letter: Letter, text: str, block_start: int, block_end: int) -> None:
+    block = text[block_start:block_end]
     lead = len(block) - len(block.lstrip())
     first = block.lstrip().split("\n", 1)[0]
     school = letter.values.get("school_name")
@@ -425,7 +434,10 @@ _KINDS_BODY = (
         ),
         "special_measures_monitoring",
     ),
-    (re.compile(r"(?:ha[sd]|having|with|of\s+the)\s+serious\s+weaknesses", re.I), "serious_weaknesses_monitoring"),
+    (
+        re.compile(r"(?:ha[sd]|have|having|with|of\s+the)\s+serious\s+weaknesses", re.I),
+        "serious_weaknesses_monitoring",
+    ),
     (
         re.compile(r"judged\s+(?:to|as)\s+requir(?:e|es|ing)\s+improvement|requires\s+improvement", re.I),
         "ri_monitoring",

@@ -24,6 +24,7 @@ BULLET = "- "
 _SOLID = "\u2022\u25aa\u25cf\u25e6\u2023\u2043\u2219\u25a0\u25a1\u27a2\u00b7\uf020-\uf0ff"
 _SPACED = "\u2013\u2014\u2010\u2012*o\\-"
 _BULLET_LINE = re.compile(rf"^(?P<indent>[ \t]*)(?:(?P<solid>[{_SOLID}])[ \t]*|(?P<spaced>[{_SPACED}])[ \t]+)(?=\S)")
+_WRAP_WIDTH = 60  # a shorter line ended where its author ended it, not where the page did
 _INDENTED = re.compile(r"^(?:[ \t]{2,}|\t)(?=\S)")
 _TERMINAL = re.compile(r"[.!?:;][\"'\u2019\u201d)]*\s*$")
 _DECODABLE_CONTROL = set("\t\n\r\f")
@@ -142,8 +143,9 @@ def _mark_bullets(lines: list[str]) -> list[str]:
         prev = next((p for p in reversed(out) if p.strip()), "")
         if _INDENTED.match(line) and (indent_list or prev.endswith(":")):
             indent_list = True
-            if prev.startswith(BULLET) and not _TERMINAL.search(prev) and line.lstrip()[:1].islower():
-                out.append(line.strip())  # wrapped continuation of the item above
+            wrapped = len(prev) >= _WRAP_WIDTH and not _TERMINAL.search(prev) and line.lstrip()[:1].islower()
+            if prev.startswith(BULLET) and wrapped:
+                out.append(line.strip())  # a long item wrapped onto this line
             else:
                 out.append(BULLET + line.strip())
             continue
