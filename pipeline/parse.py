@@ -164,7 +164,7 @@ _ANNEX = re.compile(
     re.I,
 )
 _REC_INTRO = re.compile(
-    r"(?P<intro>(?:[^.:\n]|\n(?!\s*\n))*?\b(?:"
+    r"(?P<cue>\b(?:"
     r"recommends?\s+that\s+(?:further\s+)?action\s+is\s+taken\s+to"
     r"|recommends?\s+that\s+(?P<actor1>[^.:]{0,80}?)\s+takes?\s+(?:further\s+|immediate\s+|urgent\s+)?action\s+to"
     r"|(?:should|must|needs?\s+to)\s+take\s+(?:further\s+|immediate\s+|urgent\s+)?action\s+to"
@@ -328,9 +328,12 @@ def _read_date_and_address(letter: Letter, text: str, header_end: int, subject: 
 
 
 def _address_block(text: str, header_end: int, date_end: int | None) -> tuple[int, int]:
-    """The addressee's block: what follows the letter date up to a blank line
-    (or, on one-line headers, the salutation); failing that, the last paragraph
-    of the header that is not a letterhead."""
+    """The addressee's block, as (start, end).
+
+    What follows the letter date up to a blank line (or, on one-line headers,
+    the salutation); failing that, the last paragraph of the header that is not
+    a letterhead.
+    """
     if date_end is not None:
         start = date_end + len(text[date_end:header_end]) - len(text[date_end:header_end].lstrip())
         end = text.find("\n\n", start, header_end)
@@ -649,7 +652,7 @@ def _recommendations(text: str, body_start: int) -> list[Recommendation]:
     out: list[Recommendation] = []
     taken: set[int] = set()
     for m in _REC_INTRO.finditer(text, body_start, limit):
-        intro = fold(m.group("intro"))
+        intro = fold(text[_sentence_start(text, m.start(), body_start) : m.end("cue")])
         actor = _actor(intro)
         if _NOT_SCHOOL.search(actor) and not _SCHOOL_ACTOR.search(actor):
             continue  # addressed to the local authority, a trust or the DfE
@@ -663,6 +666,13 @@ def _recommendations(text: str, body_start: int) -> list[Recommendation]:
             out.append(Recommendation(_clean_item(text[s:e]), intro, s, e))
     out.sort(key=lambda r: r.start)
     return out
+
+
+def _sentence_start(text: str, pos: int, floor: int) -> int:
+    """Start of the sentence, line-block or bullet that ``pos`` lies in."""
+    lo = max(floor, pos - 400)
+    ends = [m.end() for m in re.finditer(r"[.!?:;]\s+|\n\s*\n|\n- ", text[lo:pos])]
+    return lo + ends[-1] if ends else lo
 
 
 def _actor(intro: str) -> str:

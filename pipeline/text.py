@@ -27,7 +27,7 @@ _BULLET_LINE = re.compile(rf"^(?P<indent>[ \t]*)(?:(?P<solid>[{_SOLID}])[ \t]*|(
 _WRAP_WIDTH = 60  # a shorter line ended where its author ended it, not where the page did
 _INDENTED = re.compile(r"^(?:[ \t]{2,}|\t)(?=\S)")
 _TERMINAL = re.compile(r"[.!?:;][\"'\u2019\u201d)]*\s*$")
-_DECODABLE_CONTROL = set("\t\n\r\f")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")  # C0/C1 controls bar tab, newlines, form feed
 
 MONTHS = {
     m: i + 1
@@ -97,7 +97,7 @@ def decode(data: bytes, max_non_ascii_share: float = 0.02) -> tuple[str, str]:
                     f"would be non-ASCII (limit {max_non_ascii_share:.0%}); "
                     "re-save the file as UTF-8",
                 )
-    controls = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in _DECODABLE_CONTROL)
+    controls = len(_CONTROL.findall(text))
     if "\x00" in text or (text and controls / len(text) > 0.01):
         raise DocumentError(
             "binary_file",

@@ -91,7 +91,8 @@ def test_varied_letters(expected: dict[str, object]) -> None:
     wrong = {
         k: {"got": rec[k], "want": expected[k]}
         for k in FIXTURE_FIELDS
-        if (sorted(rec[k]) if k == "support_types" else rec[k]) != (  # type: ignore[call-overload]
+        if (sorted(rec[k]) if k == "support_types" else rec[k])
+        != (  # type: ignore[call-overload]
             sorted(expected[k]) if k == "support_types" else expected[k]  # type: ignore[call-overload]
         )
     }

@@ -1,0 +1,46 @@
+"""End to end: the whole DVC pipeline on the sample corpus, in a scratch copy."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import ROOT
+
+
+@pytest.mark.slow
+def test_dvc_repro_builds_the_warehouse(tmp_path: Path) -> None:
+    work = tmp_path / "repo"
+    work.mkdir()
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(ROOT / name, work / name)
+    for name in ("pipeline", "corpus/raw", "corpus/gold"):
+        shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+    def dvc(*args: str) -> str:
+        run = subprocess.run(["dvc", *args], cwd=work, env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout + run.stderr
+        return run.stdout
+
+    dvc("init", "--no-scm", "-q")
+    out = dvc("repro")
+    for stage in ("ingest", "parse", "load", "evaluate"):
+        assert f"Running stage '{stage}'" in out
+    assert "ingest: 6 documents, 0 rejects" in out
+    con = duckdb.connect(str(work / "warehouse" / "ofsted.duckdb"), read_only=True)
+    counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in ("documents", "letters")}  # type: ignore[index]
+    kinds = con.execute("SELECT doc_type, count(*) FROM documents GROUP BY ALL ORDER BY ALL").fetchall()
+    con.close()
+    assert counts == {"documents": 6, "letters": 3}
+    assert kinds == [("case_study", 1), ("hmi_letter", 3), ("inspection_report", 1), ("la_plan", 1)]
+    metrics = json.loads((work / "metrics" / "extraction.json").read_text())
+    assert metrics["n_letters"] == 3 and metrics["field_accuracy"] == 1.0
+    assert "up to date" in dvc("repro")
