@@ -603,25 +603,49 @@ def _read_inspector(letter: Letter, text: str) -> None:
 
 
 def _sections(text: str, body_start: int, subject: Span | None, one_line: bool) -> list[Section]:
-    stop = _body_end(text, body_start)
+    closings = _closings(text, body_start)
     heads: list[tuple[str, int, int]] = []  # heading, heading start, body start
     if one_line:
-        for m in _INLINE_HEADING.finditer(text, body_start, stop):
+        for m in _INLINE_HEADING.finditer(text, body_start):
             heads.append((m.group("h"), m.start(), m.end()))
     else:
-        for m in re.finditer(r"(?:^|(?<=\n\n))(?P<h>[^\n]+)(?=\n\n)", text[body_start:stop]):
+        for m in re.finditer(r"(?:^|(?<=\n\n))(?P<h>[^\n]+)(?=\n\n)", text[body_start:]):
             h = m.group("h").strip().strip("*").strip()
             s = body_start + m.start("h")
-            if subject and subject.start <= s < subject.end:
+            if (subject and subject.start <= s < subject.end) or any(a <= s < b for a, b in closings):
                 continue
             if _is_heading(h):
                 heads.append((h, s, body_start + m.end() + 2))
     out: list[Section] = []
     for i, (h, _, b) in enumerate(heads):
-        e = heads[i + 1][1] if i + 1 < len(heads) else stop
+        e = heads[i + 1][1] if i + 1 < len(heads) else len(text)
+        e = min([e] + [a for a, _ in closings if b <= a < e])
         body = text[b:e].rstrip()
         out.append(Section(h, body, b, b + len(body)))
     return out
+
+
+_CLOSING = re.compile(r"I am copying this letter|\bYours\s+(?:sincerely|faithfully)", re.I)
+
+
+def _closings(text: str, body_start: int) -> list[tuple[int, int]]:
+    """Spans of the copy-to sentence and the sign-off (through the signatory's role).
+
+    They are not part of any section; in later letters the report follows them.
+    """
+    spans: list[tuple[int, int]] = []
+    for m in _CLOSING.finditer(text, body_start):
+        if m.group(0).lower().startswith("yours"):
+            role = _INSPECTOR_ROLE.search(text, m.end(), m.end() + 300)
+            end = role.end() if role else m.end()
+        else:
+            para = text.find("\n\n", m.end())
+            end = len(text) if para < 0 else para
+        if spans and m.start() <= spans[-1][1] + 2:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((m.start(), end))
+    return spans
 
 
 def _is_heading(line: str) -> bool:
@@ -635,15 +659,6 @@ def _is_heading(line: str) -> bool:
         and not find_dates(line)
         and not _PERSON.match(line)
     ) or line in KNOWN_HEADINGS
-
-
-def _body_end(text: str, body_start: int) -> int:
-    """Where the letter's body ends: the copy-to sentence or the sign-off."""
-    ends = [
-        m.start()
-        for m in re.finditer(r"I am copying this letter|\bYours\s+(?:sincerely|faithfully)", text[body_start:], re.I)
-    ]
-    return body_start + ends[-1] if ends else len(text)
 
 
 def _recommendations(text: str, body_start: int) -> list[Recommendation]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import pytest
@@ -29,12 +30,12 @@ def test_a_good_frame_passes() -> None:
     ],
 )
 def test_bad_values_are_named(change: dict[str, object], message: str) -> None:
-    with pytest.raises(ContractError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ContractError, match=re.escape(message)):
         contracts.frame(contracts.REJECTS, [{**good_reject(), **change}])
 
 
 def test_duplicate_key_and_wrong_columns() -> None:
-    with pytest.raises(ContractError, match="key .* is not unique"):
+    with pytest.raises(ContractError, match=r"key .* is not unique"):
         contracts.frame(contracts.REJECTS, [good_reject(), good_reject()])
     with pytest.raises(ContractError, match="has columns"):
         contracts.check(pd.DataFrame({"source": ["x"]}), contracts.REJECTS)

@@ -363,3 +363,28 @@ def test_not_a_letter_gives_nulls_and_partial_status() -> None:
     assert rows["letters"][0]["status"] == "partial"
     assert all(letter_.values[k] is None for k in ("letter_date", "school_name", "postcode", "inspector"))
     assert rows["recommendations"] == []
+
+
+def test_report_after_the_sign_off_is_read() -> None:
+    """Later monitoring letters put the judgement first and the report after the signature."""
+    body = (
+        "Following my visit to your school on 15 and 16 January 2019, I write.\n\n"
+        "Having considered all the evidence I am of the opinion that at this time:\n\n"
+        "The school is making reasonable progress towards the removal of special measures.\n\n"
+        "I am copying this letter to the Director of Children's Services for Barnsley.\n\n"
+        "Yours sincerely\n\nJane Black\nHer Majesty's Inspector\n\n"
+        "Evidence\n\nI met the headteacher.\n\n"
+        "External support\n\nThe diocese has provided training for governors.\n\n"
+        "Priorities for further improvement\n\n- Improve the teaching of mathematics."
+    )
+    text = "24 January 2019\n\nMrs S Jones\nHeadteacher\nX School\nBarnsley\nS70 4PL\n\nDear Mrs Jones\n\n"
+    parsed = parse_text(text + "Special measures monitoring inspection of X School\n\n" + body)
+    assert [(s.heading, s.text) for s in parsed.sections] == [
+        ("Evidence", "I met the headteacher."),
+        ("External support", "The diocese has provided training for governors."),
+        ("Priorities for further improvement", "- Improve the teaching of mathematics."),
+    ]
+    assert [s.support_type for s in parsed.external_support] == ["diocese"]
+    assert [r.text for r in parsed.recommendations] == ["Improve the teaching of mathematics."]
+    assert parsed.values["inspector"] == "Jane Black"
+    assert parsed.values["local_authority"] == "Barnsley"
