@@ -69,7 +69,7 @@ def doc_id_of(data: bytes) -> str:
 
 def _too_large(size: int, limit: int) -> str:
     return (
-        f"the file is {size / 1e6:.1f} MB, over ingest.max_bytes = {limit / 1e6:.1f} MB; "
+        f"the file is {size:,} bytes, over ingest.max_bytes = {limit:,} bytes; "
         "split it or raise the limit in params.yaml"
     )
 

@@ -285,7 +285,7 @@ def parse_letter(doc_id: str, text: str) -> Letter:
     _read_la(letter, text)
     _read_inspector(letter, text)
     letter.sections = _sections(text, body_start, subject, one_line)
-    letter.recommendations = _recommendations(text, body_start)
+    letter.recommendations = _recommendations(text, body_start, letter.sections)
     letter.external_support = _external_support(text, letter.sections)
     return letter
 
@@ -473,7 +473,10 @@ _VISIT = re.compile(
     r"(?:Following|After)\s+(?:my|our|the|a)\s+(?:recent\s+)?(?:visit|inspection)\b(?:(?!\n\s*\n)[\s\S]){0,300}?\bon\s+"
     r"(?=(?:\w+day,?\s+)?\d)"
     r"|\b(?:visited|visit(?:ed)?\s+(?:to\s+)?(?:your|the)\s+school|inspection\s+took\s+place|inspected)\b"
-    r"(?:(?!\n\s*\n)[\s\S]){0,120}?\bon\s+(?=(?:\w+day,?\s+)?\d)",
+    r"(?:(?!\n\s*\n)[\s\S]){0,120}?\bon\s+(?=(?:\w+day,?\s+)?\d)"
+    # "the monitoring inspection of your school that took place on …" (not the section 5 one)
+    r"|(?<!section\s5\s)(?<!section\s5\s\s)\b(?:inspection|visit)\s+(?:of\s+(?:your|the|this)\s+(?:school|academy)\s+)?"
+    r"(?:that|which)\s+took\s+place\s+on\s+(?=(?:\w+day,?\s+)?\d)",
     re.I,
 )
 
@@ -661,12 +664,14 @@ def _is_heading(line: str) -> bool:
     ) or line in KNOWN_HEADINGS
 
 
-def _recommendations(text: str, body_start: int) -> list[Recommendation]:
-    annex = _ANNEX.search(text, body_start)
-    limit = annex.start() if annex else len(text)
+def _recommendations(text: str, body_start: int, sections: list[Section]) -> list[Recommendation]:
+    annexes = _annex_spans(text, body_start, sections)
     out: list[Recommendation] = []
     taken: set[int] = set()
-    for m in _REC_INTRO.finditer(text, body_start, limit):
+    for m in _REC_INTRO.finditer(text, body_start):
+        if any(a <= m.start() < b for a, b in annexes):
+            continue  # the previous inspection's areas for improvement
+        limit = min((a for a, _ in annexes if a >= m.end()), default=len(text))
         intro = fold(text[_sentence_start(text, m.start(), body_start) : m.end("cue")])
         actor = _actor(intro)
         if _NOT_SCHOOL.search(actor) and not _SCHOOL_ACTOR.search(actor):
@@ -681,6 +686,18 @@ def _recommendations(text: str, body_start: int) -> list[Recommendation]:
             out.append(Recommendation(_clean_item(text[s:e]), intro, s, e))
     out.sort(key=lambda r: r.start)
     return out
+
+
+def _annex_spans(text: str, body_start: int, sections: list[Section]) -> list[tuple[int, int]]:
+    """Where the annex of the previous inspection's areas for improvement runs.
+
+    An annex ends with its section: later letters put the monitoring report after it.
+    """
+    spans = []
+    for m in _ANNEX.finditer(text, body_start):
+        end = next((sec.end for sec in sections if sec.end > m.end()), len(text))
+        spans.append((m.start(), end))
+    return spans
 
 
 def _sentence_start(text: str, pos: int, floor: int) -> int:

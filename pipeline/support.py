@@ -33,10 +33,10 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             rf"(?:school{_A}s?{_A}\s+)?improvement\s+partners?|\bSIPs?\b|leadership\s+and\s+learning\s+partners?"
             r"|(?:school\s+)?improvement\s+advis[eo]rs?",
         ),
-        ("diocese", r"\bdioces(?:e|es|an)\b"),
+        ("diocese", r"\b(?:arch)?dioces(?:e|es|an)\b"),
         (
             "academy_trust_sponsor",
-            r"\b(?:multi-academy|academy)\s+trust\b|\btrust(?:'s|\u2019s)?\s+(?:central|leaders|board|team|"
+            r"\b(?:multi-academy|academy|academies|learning|education(?:al)?|schools?)\s+trust\b|\btrust(?:'s|\u2019s)?\s+(?:central|leaders|board|team|"
             r"executive|chief|director|officers?|staff|school\s+improvement)|\bthe\s+trust\b|\bsponsors?\b|\bMAT\b",
         ),
         (

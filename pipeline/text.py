@@ -25,8 +25,10 @@ _SOLID = "\u2022\u25aa\u25cf\u25e6\u2023\u2043\u2219\u25a0\u25a1\u27a2\u00b7\uf0
 _SPACED = "\u2013\u2014\u2010\u2012*o\\-"
 _BULLET_LINE = re.compile(rf"^(?P<indent>[ \t]*)(?:(?P<solid>[{_SOLID}])[ \t]*|(?P<spaced>[{_SPACED}])[ \t]+)(?=\S)")
 _WRAP_WIDTH = 60  # a shorter line ended where its author ended it, not where the page did
+_PAGE_WIDTH = 110  # a text with longer lines was not wrapped by a page: its paragraphs are lines
 _INDENTED = re.compile(r"^(?:[ \t]{2,}|\t)(?=\S)")
 _TERMINAL = re.compile(r"[.!?:;][\"'\u2019\u201d)]*\s*$")
+_SENTENCE_END = re.compile(r"[.!?][\"'\u2019\u201d)]*\s*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")  # C0/C1 controls bar tab, newlines, form feed
 
 MONTHS = {
@@ -73,10 +75,26 @@ def decode(data: bytes, max_non_ascii_share: float = 0.02) -> tuple[str, str]:
     Raises:
         DocumentError: ``unknown_encoding`` or ``binary_file``.
     """
-    if data.startswith(b"\xef\xbb\xbf"):
-        text, enc = data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text, enc = data.decode("utf-16"), "utf-16"
+    bom = _bom_encoding(data)
+    if bom:
+        try:
+            text, enc = data.decode(bom), bom
+        except UnicodeDecodeError as exc:
+            raise DocumentError(
+                "unknown_encoding",
+                f"starts with a {bom.upper()} byte-order mark but is not {bom.upper()} "
+                f"(undecodable bytes at offset {exc.start}); re-save the file as UTF-8",
+            ) from exc
+    elif _utf16_without_bom(data):
+        enc = _utf16_without_bom(data)
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError as exc:
+            raise DocumentError(
+                "unknown_encoding",
+                f"looks like {enc.upper()} without a byte-order mark but does not decode as it "
+                f"(offset {exc.start}); re-save the file as UTF-8",
+            ) from exc
     else:
         try:
             text, enc = data.decode("utf-8"), "utf-8"
@@ -107,6 +125,32 @@ def decode(data: bytes, max_non_ascii_share: float = 0.02) -> tuple[str, str]:
     return text.replace("\r\n", "\n").replace("\r", "\n"), enc
 
 
+def _bom_encoding(data: bytes) -> str:
+    """The encoding a byte-order mark announces ("" when there is none)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    return ""
+
+
+def _utf16_without_bom(data: bytes) -> str:
+    """``utf-16-le``/``utf-16-be`` when the bytes look like BOM-less UTF-16 English text, else "".
+
+    English in UTF-16 has a NUL in (nearly) every other byte and none in the others.
+    """
+    sample = data[:4000]
+    if len(sample) < 4 or len(data) % 2:
+        return ""
+    odd, even = sample[1::2].count(0), sample[0::2].count(0)
+    half = len(sample) // 2
+    if odd > 0.8 * half and even < 0.05 * half:
+        return "utf-16-le"
+    if even > 0.8 * half and odd < 0.05 * half:
+        return "utf-16-be"
+    return ""
+
+
 def normalise_layout(text: str) -> str:
     """Give extracted text the layout the parser relies on.
 
@@ -118,9 +162,15 @@ def normalise_layout(text: str) -> str:
       is joined again with a single space.
     """
     text = unicodedata.normalize("NFC", text).replace("\u00a0", " ").replace("\u202f", " ")
-    lines = [ln.rstrip() for ln in text.split("\n")]
-    lines = _mark_bullets(lines)
-    return _join_page_breaks("\n".join(lines))
+    # Joining a page break can bring an "o" line into a list, which a second
+    # marking pass then nests: repeat until nothing changes (twice is the norm).
+    for _ in range(4):
+        lines = [ln.rstrip() for ln in text.split("\n")]
+        out = _join_page_breaks("\n".join(_mark_bullets(lines)))
+        if out == text:
+            break
+        text = out
+    return text
 
 
 def _mark_bullets(lines: list[str]) -> list[str]:
@@ -128,6 +178,9 @@ def _mark_bullets(lines: list[str]) -> list[str]:
     first_glyph: str | None = None  # glyph that opened the current list
     first_indent = 0
     indent_list = False  # inside a list written as a bare indent
+    in_item = False  # the last line was a bullet or the wrapped text of one
+    # text whose paragraphs run on one long line (the web) has no wrapped items
+    hard_wrapped = max((len(ln) for ln in lines), default=0) <= _PAGE_WIDTH
     for line in lines:
         m = _BULLET_LINE.match(line)
         if m and not _is_dash_prose(line, m, first_glyph):
@@ -136,6 +189,7 @@ def _mark_bullets(lines: list[str]) -> list[str]:
                 first_glyph, first_indent = glyph, indent
             nested = glyph != first_glyph or indent > first_indent + 1
             out.append(("  " if nested else "") + BULLET + line[m.end() :].strip())
+            in_item = True
             continue
         if not line.strip():
             out.append("")
@@ -143,16 +197,23 @@ def _mark_bullets(lines: list[str]) -> list[str]:
         prev = next((p for p in reversed(out) if p.strip()), "")
         if _INDENTED.match(line) and (indent_list or prev.endswith(":")):
             indent_list = True
-            wrapped = len(prev) >= _WRAP_WIDTH and not _TERMINAL.search(prev) and line.lstrip()[:1].islower()
+            wrapped = (
+                hard_wrapped and len(prev) >= _WRAP_WIDTH and not _TERMINAL.search(prev) and line.lstrip()[:1].islower()
+            )
             if prev.startswith(BULLET) and wrapped:
                 out.append(line.strip())  # a long item wrapped onto this line
             else:
                 out.append(BULLET + line.strip())
+            in_item = True
             continue
         indent_list = False
         after_blank = not out or not out[-1].strip()
-        if after_blank or not prev.lstrip().startswith(BULLET):
+        # a line straight after an item carries on its text (an item may wrap over
+        # several lines) unless the item had ended and this line opens a sentence
+        wraps = in_item and not after_blank and (not _SENTENCE_END.search(prev) or line.lstrip()[:1].islower())
+        if not wraps:
             first_glyph = None  # a new paragraph closes the list
+            in_item = False
         out.append(line)
     return out
 

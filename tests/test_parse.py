@@ -319,6 +319,49 @@ def test_bare_indent_list() -> None:
     assert rec["recommendations"] == ["improve the quality of marking", "develop the role of middle leaders."]
 
 
+def test_bare_indent_items_of_one_line_each_in_unwrapped_text() -> None:
+    """Web text keeps each paragraph on one line: an indented line is an item, never a wrap."""
+    long_para = "Leaders have acted on the previous findings. " * 4  # a line no page could hold
+    body = (
+        f"Following my visit to your school on 8 June 2016, I write.\n\n{long_para}\n\n"
+        "The school should take further action to:\n"
+        "    raise teachers' expectations of what pupils in Key Stage 2 can achieve in writing\n"
+        "    check the impact of the pupil premium.\n\n"
+        "Ofsted will continue to monitor the school."
+    )
+    rec = as_record(parse_text(letter("Monitoring inspection of X School", body)))
+    assert rec["recommendations"] == [
+        "raise teachers' expectations of what pupils in Key Stage 2 can achieve in writing",
+        "check the impact of the pupil premium.",
+    ]
+
+
+def test_annex_before_the_report_hides_only_itself() -> None:
+    body = (
+        "Following my visit to your school on 5 and 6 March 2019, I write.\n\n"
+        "Yours sincerely\n\nJane Black\nHer Majesty's Inspector\n\n"
+        "Annex\n\nThe areas for improvement identified during the section 5 inspection\n\n"
+        "- Improve the quality of teaching.\n\n"
+        "Evidence\n\nI met the principal.\n\n"
+        "Priorities for further improvement\n\n- Reduce the rate of exclusions."
+    )
+    parsed = parse_text(letter("Special measures monitoring inspection of X Academy", body))
+    assert [r.text for r in parsed.recommendations] == ["Reduce the rate of exclusions."]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "dates"),
+    [
+        ("This letter sets out the findings of the monitoring inspection of your school that took place on "
+         "17 January 2023.", ["2023-01-17"]),
+        ("The school was judged to require improvement at the section 5 inspection that took place on "
+         "3 March 2022.", []),
+    ],
+)  # fmt: skip
+def test_visit_that_took_place_but_not_the_section_5_one(sentence: str, dates: list[str]) -> None:
+    assert as_record(parse_text(letter("Monitoring inspection of X School", sentence)))["visit_dates"] == dates
+
+
 def test_missing_month_is_null_not_guessed() -> None:
     body = (
         "Following my visit to your school on 8 June 2016, I write.\n\n"

@@ -105,11 +105,6 @@ def test_report_first_group_of_improvements_is_nested(report: tuple[PdfText, str
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline/text.py:154 _mark_bullets: the third line of a wrapped sub-item closes the list, "
-    "so the next '–' sub-item becomes a top-level '- ' bullet (early years group of the report)",
-)
 def test_report_every_group_of_improvements_is_parents_with_sub_items(report: tuple[PdfText, str]) -> None:
     _, text = report
     block = between(text, "What does the school need to do to improve further?", "An external review")
@@ -237,11 +232,6 @@ def test_a_sub_item_wrapped_onto_a_second_line_keeps_the_list_nested() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline/text.py:154 _mark_bullets: a sub-item wrapped over three lines closes the list, "
-    "so the next sub-item comes out as a top-level '- ' bullet",
-)
 def test_a_sub_item_wrapped_onto_three_lines_keeps_the_list_nested() -> None:
     text = extract(
         pdf_factory.bullet_pdf(
@@ -280,11 +270,6 @@ def test_normalise_layout_never_raises(text: str) -> None:
     assert isinstance(normalise_layout(text), str)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline/text.py:122-123 normalise_layout marks bullets before joining page breaks, so a join "
-    "can put an 'o ' line inside a list that the second pass then nests: not idempotent",
-)
 @settings(max_examples=200, deadline=None, derandomize=True, database=None)
 @given(LAYOUTS)
 @example("• Improve teaching by\n\nmaking sure that:\no pupils read")
