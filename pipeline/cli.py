@@ -65,7 +65,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     from pipeline import load
 
     sources = {"documents": args.documents, "rejects": args.rejects}
-    sources.update({name: args.letters / f"{name}.parquet" for name in load.WAREHOUSE_TABLES[2:]})
+    sources.update({name: args.letters / f"{name}.parquet" for name in load.WAREHOUSE_TABLES[2:7]})
+    sources.update({name: args.classified / f"{name}.parquet" for name in load.WAREHOUSE_TABLES[7:]})
     counts = load.run(sources, args.warehouse)
     print("load: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + f" -> {args.warehouse}")
     return 0
@@ -81,6 +82,64 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         f"letters; recommendations F1 {m['recommendations']['f1']} (n={m['recommendations']['n_gold']}); "
         f"support types F1 {m['support_types']['f1']} -> {args.out}"
     )
+    if args.labels:
+        t = evaluate.run_tagger(
+            args.labels, args.label_embeddings, args.model, _params(args.params, "evaluate"), args.tagger_out,
+            args.tagger_plot,
+        )  # fmt: skip
+        print(
+            f"evaluate: tagger {t['chosen']} on {t['n_test_units']} held-out units: macro-F1 {t['macro_f1']} "
+            f"(keyword baseline {t['keyword_macro_f1']}), polarity accuracy {t['polarity_accuracy']} "
+            f"-> {args.tagger_out}"
+        )
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Run the train stage."""
+    from pipeline import train
+    from pipeline.encoder import load_encoder
+    from pipeline.labels import read_labels
+
+    raw = _params(args.params, "train")
+    known = set(train.TrainParams.__dataclass_fields__)
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise PipelineError(f"{args.params}: unknown train params {unknown}; valid: {sorted(known)}")
+    if "candidates" in raw:
+        raw["candidates"] = tuple(raw["candidates"])
+    params = train.TrainParams(**raw)
+    units = read_labels(args.labels)
+    report = train.run(units, load_encoder(params.batch_size), params, args.model, args.embeddings)
+    args.metrics.parent.mkdir(parents=True, exist_ok=True)
+    args.metrics.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    cv = report["cross_validation"]
+    summary = ", ".join(f"{k} {v['tags']['macro_f1']}" for k, v in cv.items())
+    print(f"train: cross-validated macro-F1 on the train split: {summary}; chose {report['chosen']} -> {args.model}")
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    """Run the classify stage, or classify TEXT arguments / stdin lines."""
+    from pipeline import classify, train
+    from pipeline.encoder import load_encoder
+
+    model = train.load(args.model)
+    if args.documents:
+        from pipeline.units import make_nlp
+
+        counts = classify.run(args.documents, model, load_encoder(), make_nlp(), args.out)
+        print("classify: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + f" -> {args.out}/")
+        return 0
+    texts = list(args.texts) or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    results = classify.classify_texts(texts, model, load_encoder())
+    for r in results:
+        if args.format == "jsonl":
+            print(json.dumps(r, ensure_ascii=False))
+        else:
+            tags = ", ".join(f"{t['tag']} ({t['score']:.2f})" for t in r["tags"]) or "-"
+            support = ", ".join(r["support_types"]) or "-"
+            print(f"{r['polarity']:<9} {tags} | support: {support} | {r['text']}")
     return 0
 
 
@@ -90,7 +149,16 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
     paths = expand(args.paths)
     params = _ingest_params(args.params) if args.params.exists() else _default_ingest_params()
-    records = extract(paths, params)
+    tag = None
+    if args.issues:
+        from functools import partial
+
+        from pipeline import classify, train
+        from pipeline.encoder import load_encoder
+        from pipeline.units import make_nlp
+
+        tag = partial(classify.record_issues, nlp=make_nlp(), encoder=load_encoder(), model=train.load(args.model))
+    records = extract(paths, params, tag)
     progress = None
     if len(paths) >= 20 and sys.stderr.isatty():
         from tqdm import tqdm
@@ -178,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to read")
     p.add_argument("--format", choices=("jsonl", "table"), default="jsonl", help="output format (default jsonl)")
     p.add_argument("--strict", action="store_true", help="exit 1 if any document is rejected")
+    p.add_argument(
+        "--issues", action="store_true", help="also fill `issues` with the trained tagger (loads the model: ~8 s)"
+    )
+    p.add_argument("--model", type=Path, default=config.MODEL_DIR, help="the trained tagger, for --issues")
     p.add_argument("--params", type=Path, default=config.PARAMS, help="params.yaml (defaults if absent)")
     p.set_defaults(func=cmd_extract)
 
@@ -210,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--documents", type=Path, default=config.DOCUMENTS)
     p.add_argument("--rejects", type=Path, default=config.REJECTS)
     p.add_argument("--letters", type=Path, default=config.LETTERS_DIR)
+    p.add_argument("--classified", type=Path, default=config.CLASSIFIED_DIR, help="the classify stage's output")
     p.add_argument("--warehouse", type=Path, default=config.WAREHOUSE)
     p.set_defaults(func=cmd_load)
 
@@ -223,7 +296,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gold", type=Path, default=config.GOLD_LETTERS)
     p.add_argument("--out", type=Path, default=config.METRICS, help="metrics JSON (numbers only)")
     p.add_argument("--misses", type=Path, default=config.METRICS_MISSES, help="JSON list of every wrong value")
+    p.add_argument("--labels", type=Path, help="labelled units: also score the issue tagger on their test split")
+    p.add_argument("--label-embeddings", type=Path, default=config.LABEL_EMBEDDINGS, help="written by train")
+    p.add_argument("--model", type=Path, default=config.MODEL_DIR, help="the trained tagger")
+    p.add_argument("--tagger-out", type=Path, default=config.TAGGER_METRICS, help="tagger metrics JSON")
+    p.add_argument("--tagger-plot", type=Path, default=config.TAGGER_PLOT, help="per-tag F1 for dvc plots")
+    p.add_argument("--params", type=Path, default=config.PARAMS)
     p.set_defaults(func=cmd_evaluate)
+
+    p = add(
+        "train",
+        "Stage train: fit the issue taggers on the train split of the labels, keep the best by cross-validation.",
+        "ofsted-nlp train --labels corpus/labels/units.jsonl --model models/tagger --metrics metrics/train.json",
+    )
+    p.add_argument("--labels", type=Path, default=config.LABELS)
+    p.add_argument("--model", type=Path, default=config.MODEL_DIR)
+    p.add_argument("--embeddings", type=Path, default=config.LABEL_EMBEDDINGS, help="embeddings of labelled units")
+    p.add_argument("--metrics", type=Path, default=config.TRAIN_METRICS, help="cross-validation report")
+    p.add_argument("--params", type=Path, default=config.PARAMS)
+    p.set_defaults(func=cmd_train)
+
+    p = add(
+        "classify",
+        "Tag units with issue tags, polarity and support types: TEXT arguments, stdin lines, or (stage) documents.",
+        'echo "Governors do not challenge leaders." | ofsted-nlp classify --format jsonl',
+    )
+    p.add_argument("texts", nargs="*", metavar="TEXT", help="units to classify (default: one per line of stdin)")
+    p.add_argument("--format", choices=("jsonl", "table"), default="table", help="output format for TEXT")
+    p.add_argument("--model", type=Path, default=config.MODEL_DIR, help="the trained tagger")
+    p.add_argument("--documents", type=Path, help="stage mode: classify every unit of documents.parquet")
+    p.add_argument("--out", type=Path, default=config.CLASSIFIED_DIR, help="stage mode: output folder")
+    p.set_defaults(func=cmd_classify)
 
     p = add("contracts", "Print every table's contract (columns, types, keys) as Markdown.", "ofsted-nlp contracts")
     p.set_defaults(func=cmd_contracts)

@@ -8,6 +8,7 @@ printed from them (`ofsted-nlp contracts`), so the three cannot drift apart.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +72,28 @@ SUPPORT_TYPES = frozenset(
         "other_external",
     }
 )
+ISSUE_TAGS = (
+    "governance",
+    "senior_leadership",
+    "middle_leadership",
+    "teaching_quality",
+    "assessment_tracking",
+    "marking_feedback",
+    "monitoring_evaluation",
+    "improvement_planning",
+    "professional_development",
+    "maths_numeracy",
+    "english_literacy",
+    "pupil_outcomes",
+    "curriculum",
+    "behaviour_attendance",
+    "safeguarding",
+    "inclusion_send",
+    "early_years",
+    "staffing",
+)
+"""The issue tags of spec/taxonomy.md, in its order."""
+POLARITIES = ("weakness", "strength", "neutral")
 STATUSES = frozenset({"ok", "partial", "rejected"})
 
 DOCUMENTS = Table(
@@ -188,8 +211,67 @@ SECTIONS = Table(
     ("doc_id", "n"),
 )
 
+UNITS = Table(
+    "units",
+    "Every sentence and bullet item of every document (pipeline/units.py), with its polarity and support.",
+    (
+        _c("unit_id", "VARCHAR", "sha256 of doc_id, start and end, first 16 hex digits"),
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("n", "INTEGER", "1-based position in the document"),
+        _c("kind", "VARCHAR", "sentence, bullet or sub_bullet"),
+        _c("text", "VARCHAR", "the unit, whitespace folded"),
+        _c("start", "BIGINT", "offset in documents.text"),
+        _c("end", "BIGINT", "end offset (exclusive)"),
+        _c("polarity", "VARCHAR", "weakness, strength or neutral (the classifier's)"),
+        _c("support_types", "VARCHAR[]", "taxonomy support_type ids the unit names (rules)"),
+        _c("model_version", "VARCHAR", "the tagger that classified it (models/tagger/meta.json)"),
+    ),
+    ("unit_id",),
+    {"kind": frozenset({"sentence", "bullet", "sub_bullet"}), "polarity": frozenset(POLARITIES)},
+)
+
+ISSUES = Table(
+    "issues",
+    "One row per issue tag the classifier gives a unit (score at or over the tag's threshold).",
+    (
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("unit_id", "VARCHAR", "units.unit_id"),
+        _c("tag", "VARCHAR", "taxonomy issue tag id"),
+        _c("polarity", "VARCHAR", "the unit's polarity"),
+        _c("score", "DOUBLE", "the classifier's score for the tag, 0–1"),
+        _c("start", "BIGINT", "offset of the unit in documents.text"),
+        _c("end", "BIGINT", "end offset (exclusive)"),
+        _c("model_version", "VARCHAR", "the tagger that gave the tag"),
+    ),
+    ("unit_id", "tag"),
+    {"tag": frozenset(ISSUE_TAGS), "polarity": frozenset(POLARITIES)},
+)
+
+UNIT_EMBEDDINGS = Table(
+    "unit_embeddings",
+    "The sentence embedding of every unit, computed once and shared by the classifier and search.",
+    (
+        _c("unit_id", "VARCHAR", "units.unit_id"),
+        _c("model", "VARCHAR", "the encoder's name and package"),
+        _c("vector", "FLOAT[384]", "unit-length embedding"),
+    ),
+    ("unit_id",),
+)
+
 TABLES: dict[str, Table] = {
-    t.name: t for t in (DOCUMENTS, REJECTS, LETTERS, FIELD_EVIDENCE, RECOMMENDATIONS, EXTERNAL_SUPPORT, SECTIONS)
+    t.name: t
+    for t in (
+        DOCUMENTS,
+        REJECTS,
+        LETTERS,
+        FIELD_EVIDENCE,
+        RECOMMENDATIONS,
+        EXTERNAL_SUPPORT,
+        SECTIONS,
+        UNITS,
+        ISSUES,
+        UNIT_EMBEDDINGS,
+    )
 }
 
 _PY_TYPES: dict[str, tuple[type, ...]] = {
@@ -225,13 +307,14 @@ def check(df: pd.DataFrame, table: Table) -> None:
         raise ContractError(f"table {table.name!r} has columns {list(df.columns)}; its contract says {table.names}")
     for col in table.columns:
         series = df[col.name]
-        nulls = series.isna() if not col.type.endswith("[]") else series.map(lambda v: v is None)
+        is_list = "[" in col.type
+        nulls = series.map(lambda v: v is None) if is_list else series.isna()
         if nulls.any() and not col.nullable:
             row = int(nulls.to_numpy().nonzero()[0][0])
             raise ContractError(f"table {table.name!r}: column {col.name!r} is null in row {row}; it may not be")
         allowed = table.values.get(col.name)
         for i, value in enumerate(series):
-            if value is None or (not col.type.endswith("[]") and pd.isna(value)):
+            if value is None or (not is_list and pd.isna(value)):
                 continue
             _check_value(table, col, i, value, allowed)
     if len(df):
@@ -242,6 +325,14 @@ def check(df: pd.DataFrame, table: Table) -> None:
 
 
 def _check_value(table: Table, col: Column, row: int, value: Any, allowed: frozenset[str] | None) -> None:
+    fixed = re.fullmatch(r"FLOAT\[(\d+)\]", col.type)
+    if fixed:  # a fixed-size vector: check its length, not each of its numbers
+        if len(value) != int(fixed.group(1)):
+            raise ContractError(
+                f"table {table.name!r}: column {col.name!r} row {row} holds {len(value)} numbers; "
+                f"the contract says {col.type}"
+            )
+        return
     base = col.type.removesuffix("[]")
     values = list(value) if col.type.endswith("[]") else [value]
     for v in values:

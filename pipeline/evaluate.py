@@ -1,4 +1,4 @@
-"""Stage ``evaluate``: score the parse against hand-checked gold records.
+"""Stage ``evaluate``: score the parse against gold records, and the issue tagger on held-out units.
 
 Field accuracy is exact match per field; recommendations and support types are
 scored as sets per letter (precision, recall, F1, micro-averaged), so a missed,
@@ -12,12 +12,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
+from pipeline.contracts import ISSUE_TAGS
+from pipeline.errors import PipelineError
 from pipeline.text import fold
+
+if TYPE_CHECKING:
+    from pipeline.labels import LabelledUnit
+    from pipeline.train import TrainedModel
 
 SCALAR_FIELDS = (
     "letter_kind",
@@ -155,4 +163,106 @@ def run(warehouse: Path, gold: Path, out: Path, misses_out: Path) -> dict[str, A
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     metrics["misses"] = misses["misses"]
+    return metrics
+
+
+# ---------------------------------------------------------------- the issue tagger
+
+
+def score_tagger(
+    test: Sequence[LabelledUnit], vectors: dict[str, np.ndarray], model: TrainedModel, min_n: int, worst_k: int = 3
+) -> dict[str, Any]:
+    """Held-out metrics of the chosen tagger and of every other candidate on the test split.
+
+    Args:
+        test: the test split's labelled units (never seen by `train`'s fitting or choice).
+        vectors: embeddings by `text_key`, written by `train`.
+        model: the trained model (the chosen tagger and the other candidates).
+        min_n: a tag with fewer positive test units is listed, not averaged.
+        worst_k: how many of the worst tags get a confusion breakdown.
+    """
+    from collections import Counter
+
+    from pipeline.support import find_support
+    from pipeline.tagger import label_matrix, polarity_metrics, tag_metrics
+    from pipeline.train import predict_with, text_key
+
+    if not test:
+        raise PipelineError("no labelled units in the test split; see corpus/labels/GUIDE.md")
+    texts = [u.text for u in test]
+    emb = np.stack([vectors[text_key(t)] for t in texts])
+    y = label_matrix([u.tags for u in test])
+    gold_pol = [u.polarity for u in test]
+    chosen = str(model.meta["chosen"])
+    models: dict[str, Any] = {}
+    for name, tagger in {chosen: model.tagger, **model.others}.items():
+        scores, pol = predict_with(tagger, texts, emb)
+        pred = scores >= np.asarray(tagger.thresholds)
+        models[name] = {"tags": tag_metrics(y, pred, min_n), "polarity": polarity_metrics(gold_pol, pol)}
+        if name == chosen:
+            chosen_pred = pred
+    per = models[chosen]["tags"]["per_tag"]
+    scored = [t for t in ISSUE_TAGS if per[t]["n"] >= min_n]
+    worst = sorted(scored, key=lambda t: per[t]["f1"])[:worst_k]
+    confusion = {}
+    for tag in worst:
+        j = ISSUE_TAGS.index(tag)
+        fp = [i for i in range(len(test)) if chosen_pred[i, j] and not y[i, j]]
+        fn = [i for i in range(len(test)) if y[i, j] and not chosen_pred[i, j]]
+        confusion[tag] = {
+            "false_positives": len(fp),
+            "false_negatives": len(fn),
+            "false_positives_were": dict(Counter(t for i in fp for t in test[i].tags).most_common(3)),
+            "false_negatives_got": dict(
+                Counter(ISSUE_TAGS[k] for i in fn for k in np.nonzero(chosen_pred[i])[0]).most_common(3)
+            ),
+        }
+    gold_support = [set(u.support_types) for u in test]
+    rule_support = [{t for t, _ in find_support(u.text)} for u in test]
+    tp = sum(len(g & p) for g, p in zip(gold_support, rule_support, strict=True))
+    n_pred, n_gold = sum(map(len, rule_support)), sum(map(len, gold_support))
+    sp, sr = (tp / n_pred if n_pred else 0.0), (tp / n_gold if n_gold else 0.0)
+    keyword_macro = models.get("keyword", {}).get("tags", {}).get("macro_f1")
+    return {
+        "note": (
+            "held-out: the test split of corpus/labels/units.jsonl (real units only, fixed by a hash of the "
+            "text); train fitted and chose the model on the train split alone"
+        ),
+        "n_test_units": len(test),
+        "chosen": chosen,
+        "model_version": model.version,
+        "macro_f1": models[chosen]["tags"]["macro_f1"],
+        "micro_f1": models[chosen]["tags"]["micro_f1"],
+        "polarity_accuracy": models[chosen]["polarity"]["accuracy"],
+        "keyword_macro_f1": keyword_macro,
+        "models": models,
+        "worst_tags": confusion,
+        "support_types_rules": {
+            "precision": round(sp, 4),
+            "recall": round(sr, 4),
+            "f1": round(2 * sp * sr / (sp + sr), 4) if sp + sr else 0.0,
+            "n_gold": n_gold,
+            "n_pred": n_pred,
+        },
+    }
+
+
+def run_tagger(
+    labels: Path, embeddings: Path, model_dir: Path, params: dict[str, Any], out: Path, plot_out: Path
+) -> dict[str, Any]:
+    """The shell: score the trained tagger on the test split; write metrics and per-tag plot data."""
+    import pandas as pd
+
+    from pipeline.labels import read_labels
+    from pipeline.train import load
+
+    test = [u for u in read_labels(labels) if u.split == "test"]
+    df = pd.read_parquet(embeddings)
+    vectors = {k: np.asarray(v, dtype=np.float32) for k, v in zip(df["text_key"], df["vector"], strict=True)}
+    metrics = score_tagger(test, vectors, load(model_dir), int(params.get("min_test_n", 5)))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    per = metrics["models"][metrics["chosen"]]["tags"]["per_tag"]
+    rows = [{"tag": t, "f1": per[t]["f1"], "n": per[t]["n"]} for t in ISSUE_TAGS]
+    plot_out.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     return metrics

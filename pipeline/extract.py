@@ -8,7 +8,7 @@ imported on this path, so it answers in well under two seconds.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,12 +109,24 @@ def expand(paths: Sequence[str]) -> list[Path]:
     return out
 
 
-def extract(paths: Sequence[Path], params: IngestParams) -> Iterator[dict[str, Any]]:
-    """One record per file, in input order (a missing file becomes a reject)."""
+def extract(
+    paths: Sequence[Path], params: IngestParams, tag: Callable[[str, str], list[dict[str, Any]]] | None = None
+) -> Iterator[dict[str, Any]]:
+    """One record per file, in input order (a missing file becomes a reject).
+
+    Args:
+        paths: the files.
+        params: ingest tunables.
+        tag: if given, fills ``issues`` from ``(doc_id, text)`` (see
+            `pipeline.classify.record_issues`); without it ``issues`` stays empty.
+    """
     for item in ingest(((str(p), reader(p, params.max_bytes)) for p in paths), params):
         letter = (
             parse_letter(item.doc_id, item.text)
             if isinstance(item, Document) and item.doc_type == "hmi_letter"
             else None
         )
-        yield record(item, letter)
+        rec = record(item, letter)
+        if tag is not None and isinstance(item, Document):
+            rec["issues"] = tag(item.doc_id, item.text)
+        yield rec

@@ -25,6 +25,9 @@ WAREHOUSE_TABLES = (
     "recommendations",
     "external_support",
     "sections",
+    "units",
+    "issues",
+    "unit_embeddings",
 )
 
 

@@ -21,7 +21,7 @@ def test_dvc_repro_builds_the_warehouse(tmp_path: Path) -> None:
     work.mkdir()
     for name in ("dvc.yaml", "params.yaml"):
         shutil.copy(ROOT / name, work / name)
-    for name in ("pipeline", "corpus/raw", "corpus/gold"):
+    for name in ("pipeline", "corpus/raw", "corpus/gold", "corpus/labels"):
         shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
 
@@ -32,15 +32,22 @@ def test_dvc_repro_builds_the_warehouse(tmp_path: Path) -> None:
 
     dvc("init", "--no-scm", "-q")
     out = dvc("repro")
-    for stage in ("ingest", "parse", "load", "evaluate"):
+    for stage in ("ingest", "parse", "train", "classify", "load", "evaluate"):
         assert f"Running stage '{stage}'" in out
     assert "ingest: 6 documents, 0 rejects" in out
     con = duckdb.connect(str(work / "warehouse" / "ofsted.duckdb"), read_only=True)
     counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in ("documents", "letters")}  # type: ignore[index]
+    unclassified = con.execute(
+        "SELECT count(*) FROM units u JOIN unit_embeddings e USING (unit_id) WHERE u.model_version IS NULL"
+    ).fetchone()
+    tagged_docs = con.execute("SELECT count(DISTINCT doc_id) FROM issues").fetchone()
+    assert unclassified == (0,) and tagged_docs == (6,)
     kinds = con.execute("SELECT doc_type, count(*) FROM documents GROUP BY ALL ORDER BY ALL").fetchall()
     con.close()
     assert counts == {"documents": 6, "letters": 3}
     assert kinds == [("case_study", 1), ("hmi_letter", 3), ("inspection_report", 1), ("la_plan", 1)]
     metrics = json.loads((work / "metrics" / "extraction.json").read_text())
     assert metrics["n_letters"] == 3 and metrics["field_accuracy"] == 1.0
+    tagger = json.loads((work / "metrics" / "tagger.json").read_text())
+    assert tagger["n_test_units"] > 0 and set(tagger["models"]) == {"keyword", "embedding", "embedding+keywords"}
     assert "up to date" in dvc("repro")

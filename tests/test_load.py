@@ -7,11 +7,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline import contracts, load
+from pipeline import classify, contracts, load, train
 from pipeline.errors import PipelineError
 from pipeline.ingest import IngestParams, ingest_document
 from pipeline.parse import letter_rows, parse_letter
+from pipeline.units import make_nlp
 from tests.conftest import RAW
+from tests.fakes import FakeEncoder
+from tests.test_train import tiny_units
 
 
 def write_interim(tmp_path: Path) -> dict[str, Path]:
@@ -21,6 +24,13 @@ def write_interim(tmp_path: Path) -> dict[str, Path]:
         docs.append(doc.__dict__)
         for name, table_rows in letter_rows(parse_letter(doc.doc_id, doc.text)).items():
             rows[name].extend(table_rows)
+    enc = FakeEncoder(dim=384)
+    tiny = tiny_units(1)
+    model, _ = train.fit(tiny, enc.encode([u.text for u in tiny]), train.TrainParams(folds=3, min_tag_n=3), enc.name)
+    units, issues, embeddings = classify.classify_documents(
+        ((d["doc_id"], d["text"]) for d in docs), make_nlp(), enc, model
+    )
+    rows.update(units=units, issues=issues, unit_embeddings=embeddings)
     sources = {}
     frames = {"documents": docs, "rejects": [], **rows}
     for name, table_rows in frames.items():

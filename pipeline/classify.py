@@ -1,0 +1,157 @@
+"""Stage ``classify``: every unit of every document gets issue tags, a polarity and support types.
+
+The core functions take the spaCy pipeline, the encoder and the trained model
+as arguments; the shell (`run`) reads the documents table and writes the
+``units``, ``issues`` and ``unit_embeddings`` tables. Each unit is embedded
+once; its vector is kept for search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pipeline import contracts
+from pipeline.contracts import ISSUE_TAGS
+from pipeline.encoder import Encoder
+from pipeline.support import find_support
+from pipeline.train import TrainedModel
+from pipeline.units import Unit, units
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+
+def classify_texts(texts: Sequence[str], model: TrainedModel, encoder: Encoder) -> list[dict[str, Any]]:
+    """Tags (with scores, best first), polarity and support types of each text, in input order."""
+    emb = encoder.encode(list(texts))
+    scores, polarity = model.predict(texts, emb)
+    out = []
+    for i, text in enumerate(texts):
+        tags = [
+            {"tag": tag, "score": round(float(scores[i, j]), 4)}
+            for j, tag in enumerate(ISSUE_TAGS)
+            if scores[i, j] >= model.thresholds[j]
+        ]
+        tags.sort(key=lambda t: -float(t["score"]))  # type: ignore[arg-type]
+        out.append(
+            {
+                "text": text,
+                "tags": tags,
+                "polarity": polarity[i],
+                "support_types": [t for t, _ in find_support(text)],
+            }
+        )
+    return out
+
+
+def classify_document(
+    doc_id: str, text: str, nlp: Language, encoder: Encoder, model: TrainedModel
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``units``, ``issues`` and ``unit_embeddings`` rows of one document."""
+    us = units(doc_id, text, nlp)
+    return _rows(doc_id, us, encoder.encode([u.text for u in us]), encoder.name, model)
+
+
+def record_issues(doc_id: str, text: str, nlp: Language, encoder: Encoder, model: TrainedModel) -> list[dict[str, Any]]:
+    """The ``issues`` of an extract record: ``{tag, polarity, text, start, end, score}`` per tagged unit."""
+    unit_rows, issue_rows, _ = classify_document(doc_id, text, nlp, encoder, model)
+    by_id = {u["unit_id"]: u["text"] for u in unit_rows}
+    return [
+        {k: r[k] for k in ("tag", "polarity", "start", "end", "score")} | {"text": by_id[r["unit_id"]]}
+        for r in issue_rows
+    ]
+
+
+def _rows(
+    doc_id: str, us: Sequence[Unit], emb: np.ndarray, encoder_name: str, model: TrainedModel
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    if not us:
+        return [], [], []
+    texts = [u.text for u in us]
+    scores, polarity = model.predict(texts, emb)
+    unit_rows, issue_rows, emb_rows = [], [], []
+    for i, u in enumerate(us):
+        unit_rows.append(
+            {
+                "unit_id": u.unit_id,
+                "doc_id": doc_id,
+                "n": i + 1,
+                "kind": u.kind,
+                "text": u.text,
+                "start": u.start,
+                "end": u.end,
+                "polarity": polarity[i],
+                "support_types": [t for t, _ in find_support(u.text)],
+                "model_version": model.version,
+            }
+        )
+        emb_rows.append({"unit_id": u.unit_id, "model": encoder_name, "vector": emb[i].tolist()})
+        for j, tag in enumerate(ISSUE_TAGS):
+            if scores[i, j] >= model.thresholds[j]:
+                issue_rows.append(
+                    {
+                        "doc_id": doc_id,
+                        "unit_id": u.unit_id,
+                        "tag": tag,
+                        "polarity": polarity[i],
+                        "score": round(float(scores[i, j]), 4),
+                        "start": u.start,
+                        "end": u.end,
+                        "model_version": model.version,
+                    }
+                )
+    return unit_rows, issue_rows, emb_rows
+
+
+def classify_documents(
+    docs: Iterator[tuple[str, str]], nlp: Language, encoder: Encoder, model: TrainedModel, batch_units: int = 1024
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows for many documents, embedding units in batches across documents."""
+    all_units: list[dict[str, Any]] = []
+    all_issues: list[dict[str, Any]] = []
+    all_emb: list[dict[str, Any]] = []
+    pending: list[tuple[str, list[Unit]]] = []
+
+    def flush() -> None:
+        flat = [u for _, us in pending for u in us]
+        emb = encoder.encode([u.text for u in flat])
+        k = 0
+        for doc_id, us in pending:
+            rows = _rows(doc_id, us, emb[k : k + len(us)], encoder.name, model)
+            k += len(us)
+            all_units.extend(rows[0])
+            all_issues.extend(rows[1])
+            all_emb.extend(rows[2])
+        pending.clear()
+
+    for doc_id, text in docs:
+        pending.append((doc_id, units(doc_id, text, nlp)))
+        if sum(len(us) for _, us in pending) >= batch_units:
+            flush()
+    if pending:
+        flush()
+    return all_units, all_issues, all_emb
+
+
+def run(documents: Path, model: TrainedModel, encoder: Encoder, nlp: Language, out: Path) -> dict[str, int]:
+    """The shell: documents.parquet → units, issues and unit_embeddings Parquet files in ``out``."""
+    import pandas as pd
+
+    docs = pd.read_parquet(documents, columns=["doc_id", "text"])
+    unit_rows, issue_rows, emb_rows = classify_documents(
+        zip(docs["doc_id"], docs["text"], strict=True), nlp, encoder, model
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for table, rows in (
+        (contracts.UNITS, unit_rows),
+        (contracts.ISSUES, issue_rows),
+        (contracts.UNIT_EMBEDDINGS, emb_rows),
+    ):
+        contracts.frame(table, rows).to_parquet(out / f"{table.name}.parquet", index=False)
+        counts[table.name] = len(rows)
+    return counts

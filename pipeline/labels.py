@@ -1,0 +1,104 @@
+"""Hand-labelled units (``corpus/labels/units.jsonl``): reading, checking, the fixed split.
+
+Each row is one unit of a document (see `pipeline.units`) with the tags,
+polarity and support types a reader gave it (``corpus/labels/GUIDE.md``). The
+``split`` of a row is set once, when it is first labelled, and never changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.contracts import ISSUE_TAGS, POLARITIES, SUPPORT_TYPES
+from pipeline.errors import PipelineError
+
+SPLITS = ("train", "test")
+
+
+@dataclass(frozen=True)
+class LabelledUnit:
+    """One labelled unit."""
+
+    unit_id: str
+    doc_id: str
+    source: str
+    start: int
+    end: int
+    text: str
+    origin: str  # real | synthetic
+    split: str  # train | test
+    tags: tuple[str, ...]
+    polarity: str
+    support_types: tuple[str, ...]
+    labelled_by: str
+
+
+def split_of(text: str, origin: str, test_share: float) -> str:
+    """The split a newly labelled unit goes to.
+
+    Real units go to ``test`` by a hash of their folded text (identical
+    sentences share a split); synthetic units only ever train.
+    """
+    if origin != "real":
+        return "train"
+    h = int(hashlib.sha256(" ".join(text.lower().split()).encode()).hexdigest()[:8], 16)
+    return "test" if h / 0xFFFFFFFF < test_share else "train"
+
+
+def read_labels(path: Path) -> list[LabelledUnit]:
+    """Read and check the labels file.
+
+    Raises:
+        PipelineError: a row with a missing field or an id outside the taxonomy
+            (the message names the line and the valid ids).
+    """
+    if not path.exists():
+        raise PipelineError(f"labels file {path} not found; see corpus/labels/GUIDE.md")
+    out = []
+    seen: set[str] = set()
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+            unit = LabelledUnit(
+                unit_id=r["unit_id"],
+                doc_id=r["doc_id"],
+                source=r["source"],
+                start=int(r["start"]),
+                end=int(r["end"]),
+                text=r["text"],
+                origin=r["origin"],
+                split=r["split"],
+                tags=tuple(r["tags"]),
+                polarity=r["polarity"],
+                support_types=tuple(r["support_types"]),
+                labelled_by=r["labelled_by"],
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise PipelineError(f"{path}:{n}: not a labelled unit ({exc!r})") from exc
+        _check(path, n, unit)
+        if unit.unit_id in seen:
+            raise PipelineError(f"{path}:{n}: unit_id {unit.unit_id} appears twice")
+        seen.add(unit.unit_id)
+        out.append(unit)
+    return out
+
+
+def _check(path: Path, n: int, unit: LabelledUnit) -> None:
+    bad_tags = sorted(set(unit.tags) - set(ISSUE_TAGS))
+    bad_support = sorted(set(unit.support_types) - SUPPORT_TYPES)
+    problems = []
+    if bad_tags:
+        problems.append(f"unknown tags {bad_tags} (valid: {', '.join(ISSUE_TAGS)})")
+    if bad_support:
+        problems.append(f"unknown support types {bad_support} (valid: {', '.join(sorted(SUPPORT_TYPES))})")
+    if unit.polarity not in POLARITIES:
+        problems.append(f"polarity {unit.polarity!r} is not one of {POLARITIES}")
+    if unit.split not in SPLITS:
+        problems.append(f"split {unit.split!r} is not one of {SPLITS}")
+    if problems:
+        raise PipelineError(f"{path}:{n}: " + "; ".join(problems))

@@ -1,0 +1,218 @@
+"""Stage ``train``: fit the issue taggers on the train split, choose one by cross-validation.
+
+Candidates (``params.yaml: train.candidates``): the keyword baseline, an
+embedding classifier and the embedding + keyword hybrid. Each is scored by
+k-fold cross-validation **on the train split only**; per-tag thresholds of the
+embedding models are chosen on the out-of-fold scores. The candidate with the
+best cross-validated macro-F1 is refitted on the whole train split and saved.
+The test split is embedded here (so each labelled unit is embedded once and
+`evaluate` needs no model) but its labels are never read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.contracts import ISSUE_TAGS
+from pipeline.encoder import Encoder
+from pipeline.errors import PipelineError
+from pipeline.labels import LabelledUnit
+from pipeline.tagger import (
+    EmbeddingTagger,
+    KeywordTagger,
+    best_thresholds,
+    label_matrix,
+    polarity_metrics,
+    tag_metrics,
+)
+
+CANDIDATES = ("keyword", "embedding", "embedding+keywords")
+MODEL_FILE = "tagger.pkl"
+META_FILE = "meta.json"
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """``params.yaml: train``."""
+
+    seed: int = 13
+    folds: int = 5
+    C: float = 4.0
+    threshold_step: float = 0.05
+    min_tag_n: int = 5
+    candidates: tuple[str, ...] = CANDIDATES
+    batch_size: int = 64
+
+    @property
+    def grid(self) -> list[float]:
+        """Thresholds tried per tag."""
+        return [round(t, 4) for t in np.arange(self.threshold_step, 1.0, self.threshold_step)]
+
+
+@dataclass
+class TrainedModel:
+    """What `classify` and `evaluate` load: the chosen tagger and how it was made."""
+
+    tagger: KeywordTagger | EmbeddingTagger
+    encoder_name: str
+    version: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    others: dict[str, KeywordTagger | EmbeddingTagger] = field(default_factory=dict)
+    """The candidates not chosen, fitted the same way, kept so `evaluate` can compare them on test."""
+
+    def predict(self, texts: Sequence[str], emb: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """Tag scores (``n × len(ISSUE_TAGS)``) and polarities."""
+        return predict_with(self.tagger, texts, emb)
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        """Per-tag decision thresholds."""
+        return np.asarray(self.tagger.thresholds)
+
+
+def predict_with(
+    tagger: KeywordTagger | EmbeddingTagger, texts: Sequence[str], emb: np.ndarray
+) -> tuple[np.ndarray, list[str]]:
+    """Tag scores and polarities of any tagger."""
+    if isinstance(tagger, KeywordTagger):
+        return tagger.scores(texts), tagger.polarity(texts)
+    return tagger.scores(texts, emb), tagger.polarity(texts, emb)
+
+
+def text_key(text: str) -> str:
+    """The embedding cache key of a text."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def make_tagger(name: str, params: TrainParams) -> KeywordTagger | EmbeddingTagger:
+    """A fresh, unfitted candidate."""
+    if name == "keyword":
+        return KeywordTagger()
+    if name in ("embedding", "embedding+keywords"):
+        return EmbeddingTagger(C=params.C, keywords=name == "embedding+keywords", seed=params.seed)
+    raise PipelineError(f"unknown train candidate {name!r}; valid: {', '.join(CANDIDATES)}")
+
+
+def cross_validate(
+    name: str, texts: Sequence[str], emb: np.ndarray, y: np.ndarray, polarity: Sequence[str], params: TrainParams
+) -> dict[str, Any]:
+    """Out-of-fold tag scores and polarities of a candidate, and their metrics."""
+    from sklearn.model_selection import KFold
+
+    n = len(texts)
+    if name == "keyword":
+        kw = KeywordTagger()
+        scores, pol = kw.scores(texts), kw.polarity(texts)
+        thresholds = kw.thresholds
+    else:
+        scores = np.zeros_like(y, dtype=float)
+        pol = [""] * n
+        for tr, va in KFold(params.folds, shuffle=True, random_state=params.seed).split(np.arange(n)):
+            tagger = make_tagger(name, params)
+            assert isinstance(tagger, EmbeddingTagger)
+            tagger.fit([texts[i] for i in tr], emb[tr], y[tr], [polarity[i] for i in tr])
+            scores[va] = tagger.scores([texts[i] for i in va], emb[va])
+            for i, p in zip(va, tagger.polarity([texts[i] for i in va], emb[va]), strict=True):
+                pol[i] = p
+        thresholds = best_thresholds(y, scores, params.grid)
+    pred = scores >= thresholds
+    return {
+        "tags": tag_metrics(y, pred, params.min_tag_n),
+        "polarity": polarity_metrics(polarity, pol),
+        "thresholds": {t: float(v) for t, v in zip(ISSUE_TAGS, thresholds, strict=True)},
+    }
+
+
+def fit(
+    units: Sequence[LabelledUnit], emb: np.ndarray, params: TrainParams, encoder_name: str
+) -> tuple[TrainedModel, dict[str, Any]]:
+    """Cross-validate every candidate on ``units`` (the train split), refit the best.
+
+    Returns:
+        The chosen model and the cross-validation report of every candidate.
+    """
+    if not units:
+        raise PipelineError("no labelled units in the train split; label some (corpus/labels/GUIDE.md)")
+    texts = [u.text for u in units]
+    y = label_matrix([u.tags for u in units])
+    polarity = [u.polarity for u in units]
+    report = {name: cross_validate(name, texts, emb, y, polarity, params) for name in params.candidates}
+    chosen = max(params.candidates, key=lambda c: (report[c]["tags"]["macro_f1"], c == "keyword"))
+    fitted = {}
+    for name in params.candidates:
+        tagger = make_tagger(name, params)
+        if isinstance(tagger, EmbeddingTagger):
+            tagger.fit(texts, emb, y, polarity)
+            tagger.thresholds = np.array([report[name]["thresholds"][t] for t in ISSUE_TAGS])
+        fitted[name] = tagger
+    digest = hashlib.sha256(
+        json.dumps(
+            {"units": [(u.unit_id, u.tags, u.polarity) for u in units], "params": repr(params), "chosen": chosen}
+        ).encode()
+    ).hexdigest()[:12]
+    meta = {
+        "chosen": chosen,
+        "chosen_by": f"cross-validated macro-F1 on the train split ({params.folds} folds)",
+        "n_train_units": len(units),
+        "n_train_per_tag": {t: int(v) for t, v in zip(ISSUE_TAGS, y.sum(axis=0), strict=True)},
+        "encoder": encoder_name,
+    }
+    others = {k: v for k, v in fitted.items() if k != chosen}
+    return TrainedModel(fitted[chosen], encoder_name, f"{chosen}-{digest}", meta, others), report
+
+
+def save(model: TrainedModel, folder: Path) -> None:
+    """Write the model (pickle, for this package only) and a readable meta.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / MODEL_FILE).open("wb") as f:
+        pickle.dump(model, f)
+    meta = {**model.meta, "version": model.version, "thresholds": dict(zip(ISSUE_TAGS, model.thresholds.tolist()))}
+    (folder / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def load(folder: Path) -> TrainedModel:
+    """Load a saved model; says how to train one when there is none."""
+    path = folder / MODEL_FILE
+    if not path.exists():
+        raise PipelineError(
+            f"no trained model in {folder}/; train one with `dvc repro train` "
+            "(or `ofsted-nlp train --labels corpus/labels/units.jsonl --model models/tagger ...`)"
+        )
+    with path.open("rb") as f:
+        model = pickle.load(f)
+    if not isinstance(model, TrainedModel):
+        raise PipelineError(f"{path} is not a model written by `ofsted-nlp train`")
+    return model
+
+
+def embed_units(units: Sequence[LabelledUnit], encoder: Encoder) -> dict[str, np.ndarray]:
+    """One vector per distinct text, keyed by `text_key`."""
+    texts = sorted({u.text for u in units})
+    vecs = encoder.encode(texts)
+    return {text_key(t): v for t, v in zip(texts, vecs, strict=True)}
+
+
+def run(
+    units: Sequence[LabelledUnit], encoder: Encoder, params: TrainParams, model_dir: Path, embeddings_out: Path
+) -> dict[str, Any]:
+    """The stage: embed every labelled unit once, cross-validate, save the chosen model and the embeddings."""
+    import pandas as pd
+
+    vectors = embed_units(units, encoder)
+    train = [u for u in units if u.split == "train"]
+    emb = np.stack([vectors[text_key(u.text)] for u in train]) if train else np.zeros((0, encoder.dim))
+    model, report = fit(train, emb, params, encoder.name)
+    save(model, model_dir)
+    embeddings_out.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"text_key": list(vectors), "vector": [v.tolist() for v in vectors.values()]}).to_parquet(
+        embeddings_out, index=False
+    )
+    return {"chosen": model.meta["chosen"], "version": model.version, "cross_validation": report}
