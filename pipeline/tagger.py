@@ -75,7 +75,9 @@ _STRONG = re.compile(
 )
 
 
-_IMPERATIVE = re.compile(r"^(?:to\s+)?[a-z]+(?:\s+and\s+[a-z]+)?\s+(?:the|that|all|pupils|teachers|leaders|governors)\b")
+_IMPERATIVE = re.compile(
+    r"^(?:to\s+)?[a-z]+(?:\s+and\s+[a-z]+)?\s+(?:the|that|all|pupils|teachers|leaders|governors)\b"
+)
 
 
 def cue_features(texts: Sequence[str]) -> np.ndarray:

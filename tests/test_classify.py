@@ -29,7 +29,12 @@ def fake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_stdin_lines_come_back_as_jsonl_in_input_order(
     fake_model: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lines = ["Governors do not challenge leaders.", "", "Mathematics lessons are well planned.", "The LA adviser visited."]
+    lines = [
+        "Governors do not challenge leaders.",
+        "",
+        "Mathematics lessons are well planned.",
+        "The LA adviser visited.",
+    ]
     monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
     assert cli.main(["classify", "--model", str(fake_model), "--format", "jsonl"]) == 0
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -51,7 +56,10 @@ def test_stage_mode_writes_units_issues_and_embeddings(
 ) -> None:
     docs = tmp_path / "documents.parquet"
     pd.DataFrame(
-        {"doc_id": ["a", "b"], "text": ["Governors do not challenge leaders. Pupils read well.", "- improve the teaching of mathematics"]}
+        {
+            "doc_id": ["a", "b"],
+            "text": ["Governors do not challenge leaders. Pupils read well.", "- improve the teaching of mathematics"],
+        }
     ).to_parquet(docs)
     out = tmp_path / "classified"
     assert cli.main(["classify", "--documents", str(docs), "--model", str(fake_model), "--out", str(out)]) == 0
