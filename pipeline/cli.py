@@ -29,15 +29,21 @@ def _params(path: Path, section: str) -> dict[str, Any]:
     return value
 
 
+def _stage_params(path: Path, section: str, cls: Any) -> Any:
+    """A stage's params dataclass from its ``params.yaml`` section; unknown keys are an error."""
+    raw = _params(path, section)
+    known = set(cls.__dataclass_fields__)
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise PipelineError(f"{path}: unknown {section} params {unknown}; valid: {sorted(known)}")
+    # YAML gives lists; the frozen dataclasses hold tuples
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+
+
 def _ingest_params(path: Path) -> Any:
     from pipeline.ingest import IngestParams
 
-    raw = _params(path, "ingest")
-    known = set(IngestParams.__dataclass_fields__)
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise PipelineError(f"{path}: unknown ingest params {unknown}; valid: {sorted(known)}")
-    return IngestParams(**raw)
+    return _stage_params(path, "ingest", IngestParams)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -65,8 +71,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     from pipeline import load
 
     sources = {"documents": args.documents, "rejects": args.rejects}
-    sources.update({name: args.letters / f"{name}.parquet" for name in load.WAREHOUSE_TABLES[2:7]})
-    sources.update({name: args.classified / f"{name}.parquet" for name in load.WAREHOUSE_TABLES[7:]})
+    sources.update({name: args.letters / f"{name}.parquet" for name in load.PARSE_TABLES})
+    sources.update({name: args.classified / f"{name}.parquet" for name in load.CLASSIFY_TABLES})
     counts = load.run(sources, args.warehouse)
     print("load: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + f" -> {args.warehouse}")
     return 0
@@ -101,14 +107,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from pipeline.encoder import load_encoder
     from pipeline.labels import read_labels
 
-    raw = _params(args.params, "train")
-    known = set(train.TrainParams.__dataclass_fields__)
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise PipelineError(f"{args.params}: unknown train params {unknown}; valid: {sorted(known)}")
-    if "candidates" in raw:
-        raw["candidates"] = tuple(raw["candidates"])
-    params = train.TrainParams(**raw)
+    params = _stage_params(args.params, "train", train.TrainParams)
     units = read_labels(args.labels)
     report = train.run(units, load_encoder(params.batch_size), params, args.model, args.embeddings)
     args.metrics.parent.mkdir(parents=True, exist_ok=True)
@@ -247,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("jsonl", "table"), default="jsonl", help="output format (default jsonl)")
     p.add_argument("--strict", action="store_true", help="exit 1 if any document is rejected")
     p.add_argument(
-        "--issues", action="store_true", help="also fill `issues` with the trained tagger (loads the model: ~8 s)"
+        "--issues", action="store_true", help="also fill `issues` with the trained tagger (loads the model: about 9 s)"
     )
     p.add_argument("--model", type=Path, default=config.MODEL_DIR, help="the trained tagger, for --issues")
     p.add_argument("--params", type=Path, default=config.PARAMS, help="params.yaml (defaults if absent)")

@@ -17,18 +17,11 @@ from pipeline.errors import PipelineError
 if TYPE_CHECKING:
     import duckdb
 
-WAREHOUSE_TABLES = (
-    "documents",
-    "rejects",
-    "letters",
-    "field_evidence",
-    "recommendations",
-    "external_support",
-    "sections",
-    "units",
-    "issues",
-    "unit_embeddings",
-)
+PARSE_TABLES = ("letters", "field_evidence", "recommendations", "external_support", "sections")
+"""Tables the parse stage writes."""
+CLASSIFY_TABLES = ("units", "issues", "unit_embeddings")
+"""Tables the classify stage writes."""
+WAREHOUSE_TABLES = ("documents", "rejects", *PARSE_TABLES, *CLASSIFY_TABLES)
 
 
 def build(con: duckdb.DuckDBPyConnection, sources: dict[str, Path]) -> dict[str, int]:

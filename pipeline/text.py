@@ -85,8 +85,7 @@ def decode(data: bytes, max_non_ascii_share: float = 0.02) -> tuple[str, str]:
                 f"starts with a {bom.upper()} byte-order mark but is not {bom.upper()} "
                 f"(undecodable bytes at offset {exc.start}); re-save the file as UTF-8",
             ) from exc
-    elif _utf16_without_bom(data):
-        enc = _utf16_without_bom(data)
+    elif enc := _utf16_without_bom(data):
         try:
             text = data.decode(enc)
         except UnicodeDecodeError as exc:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from pipeline import cli, contracts, encoder, train
+from pipeline.ingest import IngestParams, ingest_document
 from pipeline.labels import read_labels
 from tests.conftest import ROOT
 from tests.fakes import FakeEncoder
@@ -66,6 +67,19 @@ def test_stage_mode_writes_units_issues_and_embeddings(
     assert capsys.readouterr().out.startswith("classify: 3 units, ")
     for table in (contracts.UNITS, contracts.ISSUES, contracts.UNIT_EMBEDDINGS):
         contracts.check(pd.read_parquet(out / f"{table.name}.parquet"), table)
+
+
+def test_extract_issues_fills_the_record_with_grounded_tags(
+    fake_model: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    letter = ROOT / "corpus" / "raw" / "000_9679ccaa734ab79b.txt"
+    assert cli.main(["extract", "--issues", "--model", str(fake_model), str(letter)]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["issues"], "a letter has tagged units"
+    text = ingest_document(str(letter), letter.read_bytes(), IngestParams()).text
+    for issue in rec["issues"]:
+        assert set(issue) == {"tag", "polarity", "text", "start", "end", "score"}
+        assert " ".join(text[issue["start"] : issue["end"]].split()) == issue["text"]
 
 
 @pytest.mark.slow
