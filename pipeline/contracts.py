@@ -95,6 +95,26 @@ ISSUE_TAGS = (
 """The issue tags of spec/taxonomy.md, in its order."""
 POLARITIES = ("weakness", "strength", "neutral")
 STATUSES = frozenset({"ok", "partial", "rejected"})
+LA_CATEGORIES_IDS = frozenset(
+    {"inadequate", "satisfactory_satisfactory_capacity", "satisfactory_good_capacity", "good", "outstanding"}
+)
+"""The LA categories of spec/taxonomy.md."""
+FLOOR_RISKS = frozenset({"high", "medium", "low"})
+JUDGEMENT_AREAS = frozenset(
+    {
+        "overall_effectiveness",
+        "leadership_management",
+        "teaching_learning_assessment",
+        "personal_development_behaviour_welfare",
+        "outcomes",
+        "early_years",
+        "sixth_form",
+    }
+)
+"""Section 5 judgement areas (the headings of a report's summary table, as ids)."""
+CONCERN_CATEGORIES = frozenset({"special_measures", "serious_weaknesses"})
+CASE_STUDY_PARTS = frozenset({"context", "priorities", "actions", "impact"})
+OUTCOME_KINDS = frozenset({"section5", "monitoring", "category_removed"})
 
 DOCUMENTS = Table(
     "documents",
@@ -156,10 +176,10 @@ LETTERS = Table(
 
 FIELD_EVIDENCE = Table(
     "field_evidence",
-    "Where in the text each scalar letter field was read: one row per field found.",
+    "Where in the text each scalar field of a letter, report or plan was read: one row per field found.",
     (
         _c("doc_id", "VARCHAR", "documents.doc_id"),
-        _c("field", "VARCHAR", "a column of letters"),
+        _c("field", "VARCHAR", "a column of letters, inspections or la_plans"),
         _c("value", "VARCHAR", "the value as text (ISO for dates)"),
         _c("start", "BIGINT", "offset of the evidence in documents.text"),
         _c("end", "BIGINT", "end offset (exclusive)"),
@@ -169,10 +189,11 @@ FIELD_EVIDENCE = Table(
 
 RECOMMENDATIONS = Table(
     "recommendations",
-    "Each action a letter asks the school to take, in letter order.",
+    "Each action a letter or report asks the school to take, in document order; sub-items name their parent.",
     (
         _c("doc_id", "VARCHAR", "documents.doc_id"),
-        _c("n", "INTEGER", "1-based position in the letter"),
+        _c("n", "INTEGER", "1-based position in the document"),
+        _c("parent", "INTEGER", "n of the item this one is nested under; null for a top-level item", nullable=True),
         _c("text", "VARCHAR", "the whole bullet, glyph and line breaks removed"),
         _c("intro", "VARCHAR", "the sentence or heading that introduced the list"),
         _c("start", "BIGINT", "offset in documents.text"),
@@ -258,6 +279,282 @@ UNIT_EMBEDDINGS = Table(
     ("unit_id",),
 )
 
+INSPECTIONS = Table(
+    "inspections",
+    "One row per section 5 inspection report: the school, the dates and the overall judgements.",
+    (
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("status", "VARCHAR", "ok, or partial when a core field could not be read"),
+        _c("error", "VARCHAR", "which core fields are missing, for a partial record", nullable=True),
+        _c("school_name", "VARCHAR", "as the report names it", nullable=True),
+        _c("urn", "INTEGER", "unique reference number, when the report prints it", nullable=True),
+        _c("address", "VARCHAR", "the school's address as printed", nullable=True),
+        _c("postcode", "VARCHAR", "AA9 9AA form", nullable=True),
+        _c("local_authority", "VARCHAR", "as printed in the school information", nullable=True),
+        _c("inspection_start", "DATE", "first day of the inspection", nullable=True),
+        _c("inspection_end", "DATE", "last day of the inspection", nullable=True),
+        _c(
+            "overall_effectiveness",
+            "INTEGER",
+            "1 outstanding, 2 good, 3 requires improvement, 4 inadequate",
+            nullable=True,
+        ),
+        _c("previous_overall_effectiveness", "INTEGER", "the grade at the previous inspection (1–4)", nullable=True),
+        _c(
+            "category_of_concern",
+            "VARCHAR",
+            "special_measures or serious_weaknesses, when the report puts the school in one",
+            nullable=True,
+        ),
+    ),
+    ("doc_id",),
+    {"status": frozenset({"ok", "partial"}), "category_of_concern": CONCERN_CATEGORIES},
+)
+
+JUDGEMENTS = Table(
+    "judgements",
+    "Every graded judgement of a section 5 report.",
+    (
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("area", "VARCHAR", "judgement area id"),
+        _c("heading", "VARCHAR", "the area as printed"),
+        _c("grade", "INTEGER", "1 outstanding, 2 good, 3 requires improvement, 4 inadequate"),
+        _c("grade_text", "VARCHAR", "the grade as printed"),
+        _c("start", "BIGINT", "offset of the judgement line in documents.text"),
+        _c("end", "BIGINT", "end offset (exclusive)"),
+    ),
+    ("doc_id", "area"),
+    {"area": JUDGEMENT_AREAS},
+)
+
+CASE_STUDY_ITEMS = Table(
+    "case_study_items",
+    "The context, priorities, actions and impact of a case study, item by item.",
+    (
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("n", "INTEGER", "1-based position in the document"),
+        _c("part", "VARCHAR", "context, priorities, actions or impact"),
+        _c("heading", "VARCHAR", "the heading the item sits under, as written"),
+        _c("parent", "INTEGER", "n of the item this one is nested under", nullable=True),
+        _c("text", "VARCHAR", "the item (bullet or paragraph), line breaks folded"),
+        _c("start", "BIGINT", "offset in documents.text"),
+        _c("end", "BIGINT", "end offset (exclusive)"),
+    ),
+    ("doc_id", "n"),
+    {"part": CASE_STUDY_PARTS},
+)
+
+LA_PLANS = Table(
+    "la_plans",
+    "One row per local-authority plan.",
+    (
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("local_authority", "VARCHAR", "the authority that wrote the plan", nullable=True),
+        _c("title", "VARCHAR", "the plan's title", nullable=True),
+        _c("year", "INTEGER", "the year the plan was written or starts", nullable=True),
+    ),
+    ("doc_id",),
+)
+
+LA_CATEGORY_SCHEME = Table(
+    "la_category_scheme",
+    "The categories an LA plan sorts its schools into, mapped to taxonomy la_category ids.",
+    (
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("la_category", "VARCHAR", "taxonomy la_category id"),
+        _c("label", "VARCHAR", "the category as the plan writes it"),
+        _c("start", "BIGINT", "offset of the label in documents.text"),
+        _c("end", "BIGINT", "end offset (exclusive)"),
+    ),
+    ("doc_id", "la_category"),
+    {"la_category": LA_CATEGORIES_IDS},
+)
+
+LA_SUPPORT_OFFER = Table(
+    "la_support_offer",
+    "Each item of support an LA plan offers, with the category of school it is offered to.",
+    (
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("n", "INTEGER", "1-based position in the plan"),
+        _c("la_category", "VARCHAR", "the category offered it; null when offered to every school", nullable=True),
+        _c("heading", "VARCHAR", "the heading the item sits under, as written"),
+        _c("text", "VARCHAR", "the item, line breaks folded"),
+        _c(
+            "support_type",
+            "VARCHAR",
+            "taxonomy support_type id; null when the item names no external support",
+            nullable=True,
+        ),
+        _c("start", "BIGINT", "offset in documents.text"),
+        _c("end", "BIGINT", "end offset (exclusive)"),
+    ),
+    ("doc_id", "n"),
+    {"la_category": LA_CATEGORIES_IDS, "support_type": SUPPORT_TYPES},
+)
+
+LA_RAG_AREAS = Table(
+    "la_rag_areas",
+    "The areas an LA plan rates Red/Amber/Green for each school.",
+    (
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("n", "INTEGER", "1-based position in the plan"),
+        _c("area", "VARCHAR", "the area as written"),
+        _c("start", "BIGINT", "offset in documents.text"),
+        _c("end", "BIGINT", "end offset (exclusive)"),
+    ),
+    ("doc_id", "n"),
+)
+
+LA_FLOOR_RISK = Table(
+    "la_floor_risk",
+    "The floor-target risk levels an LA plan assesses schools against.",
+    (
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("level", "VARCHAR", "high, medium or low"),
+        _c("text", "VARCHAR", "the sentence that defines or names the level"),
+        _c("start", "BIGINT", "offset in documents.text"),
+        _c("end", "BIGINT", "end offset (exclusive)"),
+    ),
+    ("doc_id", "level"),
+    {"level": FLOOR_RISKS},
+)
+
+LA_SUCCESS_CRITERIA = Table(
+    "la_success_criteria",
+    "Each success criterion of an LA plan, with its numbers and deadline ('reduce from 4 to 2 by December 2010').",
+    (
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("n", "INTEGER", "1-based position in the plan"),
+        _c("text", "VARCHAR", "the criterion, whole"),
+        _c("measure", "VARCHAR", "what is counted, e.g. 'schools in an Ofsted category'", nullable=True),
+        _c("from_value", "DOUBLE", "the starting figure", nullable=True),
+        _c("to_value", "DOUBLE", "the target figure", nullable=True),
+        _c("unit", "VARCHAR", "count or percent", nullable=True),
+        _c("by", "VARCHAR", "YYYY-MM deadline", nullable=True),
+        _c("start", "BIGINT", "offset in documents.text"),
+        _c("end", "BIGINT", "end offset (exclusive)"),
+    ),
+    ("doc_id", "n"),
+    {"unit": frozenset({"count", "percent"})},
+)
+
+SCHOOLS = Table(
+    "schools",
+    "Establishments from Get Information About Schools (edubasealldata*.csv).",
+    (
+        _c("urn", "INTEGER", "unique reference number"),
+        _c("name", "VARCHAR", "EstablishmentName"),
+        _c("la_code", "INTEGER", "LA (code)", nullable=True),
+        _c("la_name", "VARCHAR", "LA (name)"),
+        _c("postcode", "VARCHAR", "AA9 9AA form", nullable=True),
+        _c("phase", "VARCHAR", "PhaseOfEducation (name)", nullable=True),
+        _c("status", "VARCHAR", "EstablishmentStatus (name)", nullable=True),
+        _c("type", "VARCHAR", "TypeOfEstablishment (name)", nullable=True),
+        _c("opened", "DATE", "OpenDate", nullable=True),
+        _c("closed", "DATE", "CloseDate", nullable=True),
+    ),
+    ("urn",),
+)
+
+SCHOOL_LINKS = Table(
+    "school_links",
+    "GIAS links between establishments (links file): predecessor and successor URNs.",
+    (
+        _c("urn", "INTEGER", "URN"),
+        _c("link_urn", "INTEGER", "LinkURN"),
+        _c("link_type", "VARCHAR", "LinkType as published, e.g. 'Successor', 'Predecessor'"),
+        _c("link_date", "DATE", "LinkEstablishedDate", nullable=True),
+    ),
+    ("urn", "link_urn"),
+)
+
+SCHOOL_LINEAGE = Table(
+    "school_lineage",
+    "Every URN mapped to the latest URN of its chain of successors (itself when it has none).",
+    (
+        _c("urn", "INTEGER", "a URN in schools"),
+        _c("current_urn", "INTEGER", "the end of its successor chain"),
+        _c("steps", "INTEGER", "links followed (0 for a school with no successor)"),
+    ),
+    ("urn",),
+)
+
+OUTCOMES = Table(
+    "outcomes",
+    "Inspection outcomes by school and date: Ofsted management information and parsed section 5 reports.",
+    (
+        _c("urn", "INTEGER", "the URN the outcome was recorded under"),
+        _c("date", "DATE", "inspection start date"),
+        _c("kind", "VARCHAR", "section5, monitoring or category_removed"),
+        _c("source", "VARCHAR", "ofsted_mi (file name) or the doc_id of a parsed report"),
+        _c("overall_effectiveness", "INTEGER", "1–4, for a section 5 outcome", nullable=True),
+        _c("category_of_concern", "VARCHAR", "special_measures or serious_weaknesses", nullable=True),
+        _c("doc_id", "VARCHAR", "the report it was read from, if any", nullable=True),
+    ),
+    ("urn", "date", "kind", "source"),
+    {"kind": OUTCOME_KINDS, "category_of_concern": CONCERN_CATEGORIES},
+)
+
+LA_CATEGORIES = Table(
+    "la_categories",
+    "An LA's categorisation of a school for an academic year, with the support given (the LA categorisation CSV).",
+    (
+        _c("urn", "INTEGER", "the school"),
+        _c("la_name", "VARCHAR", "the local authority"),
+        _c("academic_year", "VARCHAR", "e.g. 2012/13"),
+        _c("year_start", "DATE", "1 September of the academic year"),
+        _c("year_end", "DATE", "31 August of the academic year"),
+        _c("la_category", "VARCHAR", "taxonomy la_category id"),
+        _c("floor_risk", "VARCHAR", "high, medium or low", nullable=True),
+        _c("support_given", "VARCHAR[]", "taxonomy support_type ids"),
+    ),
+    ("urn", "academic_year"),
+    {"la_category": LA_CATEGORIES_IDS, "floor_risk": FLOOR_RISKS, "support_given": SUPPORT_TYPES},
+)
+
+REFERENCE_REJECTS = Table(
+    "reference_rejects",
+    "Rows of reference files that could not be used, with their row number and why.",
+    (
+        _c("file", "VARCHAR", "the reference file"),
+        _c("row", "INTEGER", "1-based data row (the header is row 0)"),
+        _c("reason", "VARCHAR", "missing_urn, unknown_la, bad_date, unknown_category, bad_value, unknown_urn"),
+        _c("message", "VARCHAR", "what was wrong, naming the value"),
+    ),
+    ("file", "row", "reason"),
+)
+
+LETTER_SCHOOL = Table(
+    "letter_school",
+    "Each letter or report linked to its school, with how sure the link is.",
+    (
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("urn", "INTEGER", "the school matched"),
+        _c("current_urn", "INTEGER", "the end of the school's successor chain"),
+        _c("confidence", "DOUBLE", "0–1"),
+        _c("method", "VARCHAR", "how it matched: urn, postcode+name, name+la, name"),
+        _c("school_name", "VARCHAR", "the name as the document gives it"),
+        _c("matched_name", "VARCHAR", "the school's name in schools"),
+        _c("la_name", "VARCHAR", "the school's local authority"),
+    ),
+    ("doc_id",),
+)
+
+UNMATCHED = Table(
+    "unmatched",
+    "Letters and reports not linked to a school (for a person to resolve), with the best candidate.",
+    (
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("school_name", "VARCHAR", "the name as the document gives it", nullable=True),
+        _c("postcode", "VARCHAR", "the postcode it gives", nullable=True),
+        _c("best_urn", "INTEGER", "the best candidate", nullable=True),
+        _c("best_name", "VARCHAR", "its name", nullable=True),
+        _c("confidence", "DOUBLE", "the best candidate's confidence", nullable=True),
+        _c("reason", "VARCHAR", "why it was not linked"),
+    ),
+    ("doc_id",),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -268,9 +565,26 @@ TABLES: dict[str, Table] = {
         RECOMMENDATIONS,
         EXTERNAL_SUPPORT,
         SECTIONS,
+        INSPECTIONS,
+        JUDGEMENTS,
+        CASE_STUDY_ITEMS,
+        LA_PLANS,
+        LA_CATEGORY_SCHEME,
+        LA_SUPPORT_OFFER,
+        LA_RAG_AREAS,
+        LA_FLOOR_RISK,
+        LA_SUCCESS_CRITERIA,
         UNITS,
         ISSUES,
         UNIT_EMBEDDINGS,
+        SCHOOLS,
+        SCHOOL_LINKS,
+        SCHOOL_LINEAGE,
+        OUTCOMES,
+        LA_CATEGORIES,
+        REFERENCE_REJECTS,
+        LETTER_SCHOOL,
+        UNMATCHED,
     )
 }
 

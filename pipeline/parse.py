@@ -815,7 +815,15 @@ def letter_rows(letter: Letter) -> dict[str, list[dict[str, Any]]]:
         "letters": [row],
         "field_evidence": evidence,
         "recommendations": [
-            {"doc_id": letter.doc_id, "n": i + 1, "text": r.text, "intro": r.intro, "start": r.start, "end": r.end}
+            {
+                "doc_id": letter.doc_id,
+                "n": i + 1,
+                "parent": None,
+                "text": r.text,
+                "intro": r.intro,
+                "start": r.start,
+                "end": r.end,
+            }
             for i, r in enumerate(letter.recommendations)
         ],
         "external_support": [
