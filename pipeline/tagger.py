@@ -114,33 +114,47 @@ class KeywordTagger:
 class EmbeddingTagger:
     """One-vs-rest logistic regression on sentence embeddings, per-tag thresholds.
 
-    With ``keywords=True`` the keyword baseline's 18 indicators are appended to
-    the embedding (a hybrid that lets a rare tag lean on its words).
+    With ``keywords=True`` the keyword baseline's 18 indicators and the polarity
+    cues are appended to the embedding (a hybrid that lets a rare tag lean on its
+    words); with ``ngrams=True`` also TF-IDF word uni- and bigrams fitted on the
+    training units, so exact terms ("APP", "phonics") count. The polarity model
+    weighs classes as they occur unless ``polarity_balanced``.
     """
 
     C: float = 4.0
     keywords: bool = False
+    ngrams: bool = False
+    polarity_balanced: bool = True
     seed: int = 0
-    max_iter: int = 2000
+    max_iter: int = 3000
     thresholds: np.ndarray = field(default_factory=lambda: np.full(len(ISSUE_TAGS), 0.5))
     tag_models: list[Any] = field(default_factory=list)
     polarity_model: Any = None
+    vectorizer: Any = None
 
     @property
     def name(self) -> str:
         """The model's id in metrics."""
-        return "embedding+keywords" if self.keywords else "embedding"
+        return "embedding" + ("+keywords" if self.keywords else "") + ("+ngrams" if self.ngrams else "")
 
-    def features(self, texts: Sequence[str], emb: np.ndarray) -> np.ndarray:
-        """The feature matrix: embeddings, and keyword indicators for the hybrid."""
-        if not self.keywords:
-            return emb
-        return np.hstack([emb, KeywordTagger().scores(texts), cue_features(texts)])
+    def features(self, texts: Sequence[str], emb: np.ndarray) -> Any:
+        """The feature matrix: embeddings, keyword indicators, n-grams (sparse when n-grams are on)."""
+        dense = np.hstack([emb, KeywordTagger().scores(texts), cue_features(texts)]) if self.keywords else emb
+        if not self.ngrams:
+            return dense
+        import scipy.sparse as sp
+
+        if self.vectorizer is None:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
+            self.vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit(texts)
+        return sp.hstack([sp.csr_matrix(dense), self.vectorizer.transform(texts)]).tocsr()
 
     def fit(self, texts: Sequence[str], emb: np.ndarray, y: np.ndarray, polarity: Sequence[str]) -> EmbeddingTagger:
         """Fit a classifier per tag (a constant for a tag with no positive example) and one for polarity."""
         from sklearn.linear_model import LogisticRegression
 
+        self.vectorizer = None
         x = self.features(texts, emb)
         self.tag_models = []
         for j in range(y.shape[1]):
@@ -151,7 +165,10 @@ class EmbeddingTagger:
             m = LogisticRegression(C=self.C, class_weight="balanced", max_iter=self.max_iter, random_state=self.seed)
             self.tag_models.append(m.fit(x, col))
         self.polarity_model = LogisticRegression(
-            C=self.C, class_weight="balanced", max_iter=self.max_iter, random_state=self.seed
+            C=self.C,
+            class_weight="balanced" if self.polarity_balanced else None,
+            max_iter=self.max_iter,
+            random_state=self.seed,
         ).fit(x, list(polarity))
         return self
 
