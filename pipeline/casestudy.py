@@ -171,7 +171,7 @@ def _units(text: str) -> list[_Unit]:
     """Paragraphs and bullets, each with the offsets of its text (bullet glyph excluded)."""
     units: list[_Unit] = []
     cur: list[Any] | None = None  # [kind, start, end]
-    for m in re.finditer(r"[^\n]*", text):
+    for m in re.finditer(r"^.*$", text, re.M):
         line = m.group(0)
         if not line.strip():
             if cur:

@@ -66,13 +66,63 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_link(args: argparse.Namespace) -> int:
+    """Run the link stage."""
+    from pipeline import link
+
+    counts = link.run(args.parsed, args.reference, args.out, _stage_params(args.params, "link", link.LinkParams))
+    print("link: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + f" -> {args.out}/")
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    """Answer a named query from the warehouse."""
+    import datetime as dt
+
+    from pipeline import queries
+
+    since = None
+    if args.since:
+        try:
+            since = dt.date.fromisoformat(args.since)
+        except ValueError:
+            raise PipelineError(f"--since {args.since!r} is not a date; write it as YYYY-MM-DD") from None
+    con = queries.connect_read_only(args.warehouse)
+    try:
+        df = queries.run_query(con, args.name, args.la, since)
+    finally:
+        con.close()
+    sys.stdout.write(queries.render(df, args.format))
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    """Run SQL on a read-only connection to the warehouse."""
+    import duckdb
+
+    from pipeline import queries
+
+    con = queries.connect_read_only(args.warehouse)
+    try:
+        df = con.execute(args.query).df()
+    except duckdb.Error as exc:
+        raise PipelineError(
+            f"{exc} (the warehouse is opened read-only; `ofsted-nlp query --help` lists the views)"
+        ) from None
+    finally:
+        con.close()
+    sys.stdout.write(queries.render(df, args.format))
+    return 0
+
+
 def cmd_load(args: argparse.Namespace) -> int:
     """Run the load stage."""
     from pipeline import load
 
     sources = {"documents": args.documents, "rejects": args.rejects}
-    sources.update({name: args.letters / f"{name}.parquet" for name in load.PARSE_TABLES})
+    sources.update({name: args.parsed / f"{name}.parquet" for name in load.PARSE_TABLES})
     sources.update({name: args.classified / f"{name}.parquet" for name in load.CLASSIFY_TABLES})
+    sources.update({name: args.linked / f"{name}.parquet" for name in load.LINK_TABLES})
     counts = load.run(sources, args.warehouse)
     print("load: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + f" -> {args.warehouse}")
     return 0
@@ -222,6 +272,10 @@ def cmd_contracts(args: argparse.Namespace) -> int:
     return 0
 
 
+_QUERY_NAMES = ("recurring_weaknesses", "school_timeline", "support_then_outcome", "category_vs_letters")
+"""The named queries (`pipeline.queries.QUERIES`), listed here so `--help` needs no import of duckdb."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with a subcommand per stage."""
     fmt = argparse.RawDescriptionHelpFormatter
@@ -266,21 +320,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "parse",
-        "Stage parse: documents -> letters, field_evidence, recommendations, external_support, sections.",
-        "ofsted-nlp parse --documents corpus/interim/documents.parquet --out corpus/interim/letters",
+        "Stage parse: documents -> the tables of letters, reports, case studies and LA plans.",
+        "ofsted-nlp parse --documents corpus/interim/documents.parquet --out corpus/interim/parsed",
     )
     p.add_argument("--documents", type=Path, default=config.DOCUMENTS)
-    p.add_argument("--out", type=Path, default=config.LETTERS_DIR)
+    p.add_argument("--out", type=Path, default=config.PARSED_DIR)
     p.set_defaults(func=cmd_parse)
+
+    p = add(
+        "link",
+        "Stage link: reference files (schools, links, outcomes, LA categories) in; letters and reports linked.",
+        "ofsted-nlp link --parsed corpus/interim/parsed --reference corpus/reference --out corpus/interim/linked",
+    )
+    p.add_argument("--parsed", type=Path, default=config.PARSED_DIR, help="the parse stage's output")
+    p.add_argument("--reference", type=Path, default=config.REFERENCE, help="folder of reference CSV files")
+    p.add_argument("--out", type=Path, default=config.LINKED_DIR)
+    p.add_argument("--params", type=Path, default=config.PARAMS)
+    p.set_defaults(func=cmd_link)
 
     p = add(
         "load",
         "Stage load: interim tables -> DuckDB warehouse (rebuilt aside, swapped in whole).",
-        "ofsted-nlp load --letters corpus/interim/letters --warehouse warehouse/ofsted.duckdb",
+        "ofsted-nlp load --parsed corpus/interim/parsed --warehouse warehouse/ofsted.duckdb",
     )
     p.add_argument("--documents", type=Path, default=config.DOCUMENTS)
     p.add_argument("--rejects", type=Path, default=config.REJECTS)
-    p.add_argument("--letters", type=Path, default=config.LETTERS_DIR)
+    p.add_argument("--parsed", type=Path, default=config.PARSED_DIR, help="the parse stage's output")
+    p.add_argument("--linked", type=Path, default=config.LINKED_DIR, help="the link stage's output")
     p.add_argument("--classified", type=Path, default=config.CLASSIFIED_DIR, help="the classify stage's output")
     p.add_argument("--warehouse", type=Path, default=config.WAREHOUSE)
     p.set_defaults(func=cmd_load)
@@ -326,6 +392,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--documents", type=Path, help="stage mode: classify every unit of documents.parquet")
     p.add_argument("--out", type=Path, default=config.CLASSIFIED_DIR, help="stage mode: output folder")
     p.set_defaults(func=cmd_classify)
+
+    p = add(
+        "query",
+        "Answer a named query from the warehouse: " + ", ".join(_QUERY_NAMES) + ".",
+        "ofsted-nlp query recurring_weaknesses --la Luton --since 2012-09-01 --format table",
+    )
+    p.add_argument("name", choices=_QUERY_NAMES, metavar="NAME", help="one of: " + ", ".join(_QUERY_NAMES))
+    p.add_argument("--la", help="only this local authority (case-insensitive; %% wildcards allowed)")
+    p.add_argument("--since", help="only documents and events on or after this date (YYYY-MM-DD)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--warehouse", type=Path, default=config.WAREHOUSE)
+    p.set_defaults(func=cmd_query)
+
+    p = add(
+        "sql",
+        "Run SQL on a read-only connection to the warehouse (tables and the named-query views).",
+        'ofsted-nlp sql "SELECT tag, count(*) FROM issues GROUP BY tag ORDER BY 2 DESC"',
+    )
+    p.add_argument("query", metavar="SQL")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--warehouse", type=Path, default=config.WAREHOUSE)
+    p.set_defaults(func=cmd_sql)
 
     p = add("contracts", "Print every table's contract (columns, types, keys) as Markdown.", "ofsted-nlp contracts")
     p.set_defaults(func=cmd_contracts)

@@ -109,9 +109,12 @@ JUDGEMENT_AREAS = frozenset(
         "outcomes",
         "early_years",
         "sixth_form",
+        "quality_of_education",
+        "behaviour_attitudes",
+        "personal_development",
     }
 )
-"""Section 5 judgement areas (the headings of a report's summary table, as ids)."""
+"""Section 5 judgement areas (the headings of a report's summary table, as ids; the last three from 2019)."""
 CONCERN_CATEGORIES = frozenset({"special_measures", "serious_weaknesses"})
 CASE_STUDY_PARTS = frozenset({"context", "priorities", "actions", "impact"})
 OUTCOME_KINDS = frozenset({"section5", "monitoring", "category_removed"})
@@ -517,7 +520,7 @@ REFERENCE_REJECTS = Table(
     "Rows of reference files that could not be used, with their row number and why.",
     (
         _c("file", "VARCHAR", "the reference file"),
-        _c("row", "INTEGER", "1-based data row (the header is row 0)"),
+        _c("row", "INTEGER", "1-based data row (the header is row 0); negative for a key an earlier file already gave"),
         _c("reason", "VARCHAR", "missing_urn, unknown_la, bad_date, unknown_category, bad_value, unknown_urn"),
         _c("message", "VARCHAR", "what was wrong, naming the value"),
     ),

@@ -113,7 +113,9 @@ def predictions_from_warehouse(warehouse: Path) -> dict[str, dict[str, Any]]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         letters = con.execute("SELECT d.source, l.* FROM letters l JOIN documents d USING (doc_id)").fetchdf()
-        recs = con.execute("SELECT doc_id, text FROM recommendations ORDER BY doc_id, n").fetchall()
+        recs = con.execute(
+            "SELECT doc_id, text FROM recommendations WHERE doc_id IN (SELECT doc_id FROM letters) ORDER BY doc_id, n"
+        ).fetchall()
         sups = con.execute("SELECT DISTINCT doc_id, support_type FROM external_support").fetchall()
     finally:
         con.close()

@@ -13,9 +13,7 @@ of concern; "What does the school need to do to improve (further)?" gives the
 recommendations as "- " bullets with "  - " sub-bullets (``normalise_layout``'s
 marks).
 
-Caveats: the 2019 framework's areas (quality of education, behaviour and
-attitudes, personal development) have no id in ``contracts.JUDGEMENT_AREAS`` and
-are skipped; the 2005–2012 reports' long grid of numbered judgements is read only
+Caveats: the 2005–2012 reports' long grid of numbered judgements is read only
 where a row is one of the summary areas. A paragraph after the recommendation
 bullets (e.g. "An external review of … should be undertaken") ends the list: it
 is a statement to the appropriate authority, not an item of the list.
@@ -62,6 +60,9 @@ _JUDGEMENT_LINE = re.compile(
 _AREAS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (area, re.compile(pattern, re.I))
     for area, pattern in (
+        ("quality_of_education", r"(?:the\s+)?quality\s+of\s+education"),
+        ("behaviour_attitudes", r"behaviour\s+and\s+attitudes"),
+        ("personal_development", r"personal\s+development"),
         ("overall_effectiveness", r"(?:the\s+)?overall\s+effectiveness(?:\s*:?\s*how\s+good\s+is\s+the\s+school\??)?"),
         ("leadership_management", r"(?:(?:the\s+)?effectiveness\s+of\s+)?(?:the\s+)?leadership\s+and\s+management"),
         ("teaching_learning_assessment", r"(?:the\s+)?quality\s+of\s+teaching(?:,?\s+learning\s+and\s+assessment)?"),

@@ -21,8 +21,8 @@ the cells). It reads, by rules written for the genre:
   rows with the same offsets), "Portfolio of support" (None). Items are
   bullets, "Label: description" paragraphs, and the cells of a flattened table
   (split at their list glyphs), including tables whose first column names the
-  category. ``support_type`` is the first type `find_support` gives for the
-  item's label (for "Label: …" paragraphs) or else its text;
+  category. ``support_type`` is the type `find_support` finds first *in text
+  order* in the item's label (for "Label: …" paragraphs), else in its text;
 - ``la_rag_areas``: the list introduced by a sentence naming a RAG (or
   Red/Amber/Green) rating;
 - ``la_floor_risk``: each of high/medium/low named in a sentence about risk
@@ -80,6 +80,8 @@ _UNIVERSAL = re.compile(
     r"|every\s+school\b)|\b(?:portfolio|menu|range)\s+of\s+support\b|\bsupport\s+(?:offer|available|portfolio)\b",
     re.I,
 )
+_KEEPS_OFFER = re.compile(r"^\W*(?:\w+\W+){0,3}\w*\W*$|\bsupport\b|\bprovision\b|\boffer\b|\bin\s+addition\b", re.I)
+"""A list intro that goes on with the offer above it: short ("In addition:") or about support."""
 _SCHOOL = re.compile(r"\bschools?\b", re.I)
 _LABEL_PARA = re.compile(r"^(?P<label>[A-Z][^:\n]{2,160}?)\s*:\s*-?\s*(?=\S)")
 _CELL_SEP = re.compile(r"</?(?:ul|ol|li|p|br|div|table|tr|td|th)\b[^>]*>|[\u25aa\u2022\u25cf\u25e6\u25a0\u2023]")
@@ -93,7 +95,8 @@ _CRITERIA_HEADING = re.compile(
 _PLAN_WORD = re.compile(r"\b(?:plan|strategy|policy|framework|programme|protocol|offer|statement)\b", re.I)
 _AUTHORITY = re.compile(
     r"\b(?:London|Royal)\s+Borough\s+of\s+(?P<after>[A-Z][a-z]+(?:[ -](?:upon[ -])?[A-Z][a-z]+)*)"
-    r"|\b(?P<before>[A-Z][a-z]+(?:[ -](?:(?:and|upon|on|under|of)[ -])?[A-Z][a-z]+)*)"
+    r"|\b(?P<before>[A-Z][a-z]+(?:[ -](?:(?:and|upon|on|under|of)[ -])?"
+    r"(?!(?:County|City|Borough|Metropolitan|District)\b)[A-Z][a-z]+)*)"
     r"\s+(?:Local\s+Authority|(?:County|City|Borough|Metropolitan\s+Borough|District)\s+Council|Council|LA)\b"
 )
 _NOT_A_PLACE = frozenset(
@@ -162,7 +165,7 @@ def parse_la_plan(doc_id: str, text: str) -> dict[str, list[dict[str, Any]]]:
         {"doc_id": doc_id, "n": i, **criterion(text[s:e]), "start": s, "end": e}
         for i, (s, e) in enumerate(_criteria_spans(text, units), start=1)
     ]
-    fields = {"local_authority": _authority(text), "title": _title(text, units)}
+    fields = {"local_authority": _authority(text), "title": _title(text)}
     fields["year"] = _year(text, fields["title"])
     if fields["title"] is None and not any(out[name] for name in TABLE_NAMES[2:]):
         return out
@@ -241,7 +244,7 @@ def _units(text: str) -> list[_Unit]:
     """Paragraphs, list items (glyph or number excluded) and table rows, with offsets."""
     units: list[_Unit] = []
     cur: list[Any] | None = None  # [kind, start, end]
-    for m in re.finditer(r"[^\n]*", text):
+    for m in re.finditer(r"^.*$", text, re.M):
         line = m.group(0)
         stripped = line.lstrip()
         if not stripped:
@@ -305,12 +308,13 @@ def _authority(text: str) -> Span | None:
     return None
 
 
-def _title(text: str, units: list[_Unit]) -> Span | None:
-    for unit in [u for u in units if u.kind == "para"][:5]:
-        raw = text[unit.start : unit.end]
-        if _is_heading_like(raw) and _PLAN_WORD.search(raw):
-            title = _clean(raw)
-            start = text.index(title, unit.start)
+def _title(text: str) -> Span | None:
+    """The first of the opening lines that is a heading naming a plan (strategy, policy, …)."""
+    lines = [m for m in re.finditer(r"^.*\S.*$", text, re.M)][:6]
+    for m in lines:
+        if _is_heading_like(m.group(0)) and _PLAN_WORD.search(m.group(0)):
+            title = _clean(m.group(0))
+            start = text.index(title, m.start())
             return Span(title, start, start + len(title))
     return None
 
@@ -406,8 +410,8 @@ def _support_offer(text: str, units: list[_Unit]) -> list[dict[str, Any]]:
                 offer = _offer_heading(raw)
                 if offer:
                     current = offer
-                elif not raw.rstrip().endswith((":", ":-")):
-                    current = None  # a new heading that offers nothing ends the offer
+                elif not _KEEPS_OFFER.search(_clean(raw)) or not raw.rstrip().endswith((":", ":-")):
+                    current = None  # a new heading or list that offers nothing ends the offer
                 continue
             label = _LABEL_PARA.match(raw)
             if current and label and not _TERMINAL.search(label.group("label")):
@@ -418,7 +422,9 @@ def _support_offer(text: str, units: list[_Unit]) -> list[dict[str, Any]]:
             if first is None and cells and _categories(text, *cells[0]):
                 first = _offer_heading(text[cells[0][0] : cells[0][1]] + " schools")
                 first = _Offer(_clean(text[cells[0][0] : cells[0][1]]), first.categories) if first else None
-            offer, item_cells = (first, cells[1:]) if first else (current, cells)
+            # under a heading, only cells that hold a list are items: a header row ("Category | Support") is not
+            listed = [c for c in cells if _CELL_SEP.search(text[c[0] : c[1]])]
+            offer, item_cells = (first, cells[1:]) if first else (current, listed)
             if offer:
                 for s, e in item_cells:
                     for span in _cell_items(text, s, e):

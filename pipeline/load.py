@@ -11,17 +11,43 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline import contracts
+from pipeline import contracts, queries
 from pipeline.errors import PipelineError
 
 if TYPE_CHECKING:
     import duckdb
 
-PARSE_TABLES = ("letters", "field_evidence", "recommendations", "external_support", "sections")
-"""Tables the parse stage writes."""
+PARSE_TABLES = (
+    "letters",
+    "field_evidence",
+    "recommendations",
+    "external_support",
+    "sections",
+    "inspections",
+    "judgements",
+    "case_study_items",
+    "la_plans",
+    "la_category_scheme",
+    "la_support_offer",
+    "la_rag_areas",
+    "la_floor_risk",
+    "la_success_criteria",
+)
+"""Tables the parse stage writes (`pipeline.parse.OUTPUTS`)."""
 CLASSIFY_TABLES = ("units", "issues", "unit_embeddings")
 """Tables the classify stage writes."""
-WAREHOUSE_TABLES = ("documents", "rejects", *PARSE_TABLES, *CLASSIFY_TABLES)
+LINK_TABLES = (
+    "schools",
+    "school_links",
+    "school_lineage",
+    "outcomes",
+    "la_categories",
+    "reference_rejects",
+    "letter_school",
+    "unmatched",
+)
+"""Tables the link stage writes."""
+WAREHOUSE_TABLES = ("documents", "rejects", *PARSE_TABLES, *CLASSIFY_TABLES, *LINK_TABLES)
 
 
 def build(con: duckdb.DuckDBPyConnection, sources: dict[str, Path]) -> dict[str, int]:
@@ -47,6 +73,7 @@ def build(con: duckdb.DuckDBPyConnection, sources: dict[str, Path]) -> dict[str,
         con.execute(f'INSERT INTO "{name}" SELECT {cols} FROM read_parquet(?)', [str(path)])
         row = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
         counts[name] = int(row[0]) if row else 0
+    queries.create_views(con)
     return counts
 
 

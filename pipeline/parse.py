@@ -1,4 +1,9 @@
-"""Stage ``parse``: HMI letters become records (spec/records.md), with evidence.
+"""Stage ``parse``: documents become records (spec/records.md), with evidence.
+
+Each document is read by the parser of its ``doc_type``: HMI letters here,
+section 5 reports in `pipeline.inspection`, case studies in
+`pipeline.casestudy`, LA plans in `pipeline.laplan`; every parser returns rows
+of the tables in `OUTPUTS`.
 
 Core: `parse_letter` reads one letter's normalised text (as ``ingest`` leaves it)
 into a `Letter`; every value carries the offsets of the words it was read from.
@@ -858,11 +863,44 @@ def _as_text(name: str, letter: Letter) -> str:
     )
 
 
-OUTPUTS = ("letters", "field_evidence", "recommendations", "external_support", "sections")
+OUTPUTS = (
+    "letters",
+    "field_evidence",
+    "recommendations",
+    "external_support",
+    "sections",
+    "inspections",
+    "judgements",
+    "case_study_items",
+    "la_plans",
+    "la_category_scheme",
+    "la_support_offer",
+    "la_rag_areas",
+    "la_floor_risk",
+    "la_success_criteria",
+)
+"""Tables the parse stage writes."""
+
+
+def parse_document(doc_id: str, doc_type: str, text: str) -> dict[str, list[dict[str, Any]]]:
+    """Rows of the parse tables for one document, by the parser of its type (none for ``unknown``)."""
+    from pipeline.casestudy import parse_case_study
+    from pipeline.inspection import parse_inspection
+    from pipeline.laplan import parse_la_plan
+
+    if doc_type == "hmi_letter":
+        return letter_rows(parse_letter(doc_id, text))
+    if doc_type == "inspection_report":
+        return parse_inspection(doc_id, text)
+    if doc_type == "case_study":
+        return parse_case_study(doc_id, text)
+    if doc_type == "la_plan":
+        return parse_la_plan(doc_id, text)
+    return {}
 
 
 def run(documents: Path, out_dir: Path) -> dict[str, int]:
-    """The ``parse`` shell: documents Parquet → one Parquet file per letter table.
+    """The ``parse`` shell: documents Parquet → one Parquet file per table of `OUTPUTS`.
 
     Returns:
         Rows written per table.
@@ -873,9 +911,8 @@ def run(documents: Path, out_dir: Path) -> dict[str, int]:
 
     docs = pd.read_parquet(documents, columns=["doc_id", "doc_type", "text"])
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in OUTPUTS}
-    letters = docs[docs["doc_type"] == "hmi_letter"]
-    for doc_id, text in zip(letters["doc_id"], letters["text"]):
-        for name, table_rows in letter_rows(parse_letter(doc_id, text)).items():
+    for doc_id, doc_type, text in zip(docs["doc_id"], docs["doc_type"], docs["text"]):
+        for name, table_rows in parse_document(doc_id, doc_type, text).items():
             rows[name].extend(table_rows)
     out_dir.mkdir(parents=True, exist_ok=True)
     counts = {}
@@ -883,7 +920,7 @@ def run(documents: Path, out_dir: Path) -> dict[str, int]:
         df = contracts.frame(contracts.TABLES[name], rows[name])
         df.to_parquet(out_dir / f"{name}.parquet", index=False)
         counts[name] = len(df)
-    partial = [r for r in rows["letters"] if r["status"] == "partial"]
+    partial = [r for r in rows["letters"] + rows["inspections"] if r["status"] == "partial"]
     for r in partial:
         print(f"parse: {r['doc_id']} is partial: {r['error']}", file=sys.stderr)
     return counts

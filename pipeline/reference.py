@@ -202,7 +202,7 @@ def academic_year(value: str) -> tuple[str, dt.date, dt.date] | None:
 
 
 def _key(header: str) -> str:
-    return re.sub(r"\s+", " ", header.replace("\ufeff", "")).strip().casefold()
+    return re.sub(r"\s+", " ", header.replace("\ufeff", "").removeprefix("ï»¿")).strip().casefold()
 
 
 def _is_none(value: str) -> bool:
@@ -535,7 +535,9 @@ def _category_key(value: str) -> str:
     return re.sub(r"[\s_-]+", " ", value.casefold()).strip()
 
 
-def load_la_categories(data: bytes, file: str, known_las: set[str] | None) -> tuple[list[Row], list[Row]]:
+def load_la_categories(
+    data: bytes, file: str, known_las: set[str] | None, known_urns: set[int] | None = None
+) -> tuple[list[Row], list[Row]]:
     """LA_CATEGORIES rows from our LA categorisation CSV (format: corpus/reference/README.md).
 
     Args:
@@ -543,6 +545,8 @@ def load_la_categories(data: bytes, file: str, known_las: set[str] | None) -> tu
         file: its name.
         known_las: the LA names of the schools table; when given, a row naming
             another LA is rejected (names compared ignoring case and spacing).
+        known_urns: the URNs of the schools table; when given, a row for
+            another URN is rejected (``unknown_urn``).
 
     Returns:
         ``(rows, rejects)``. Rejected: missing URN (``missing_urn``), an LA not
@@ -563,6 +567,8 @@ def load_la_categories(data: bytes, file: str, known_las: set[str] | None) -> tu
         urn = parse_urn(cell["urn"])
         if urn is None:
             p.add("missing_urn", f"urn {cell['urn']!r} is not a number")
+        elif known_urns is not None and urn not in known_urns:
+            p.add("unknown_urn", f"urn {urn} is not in the schools table")
         la = cell["la_name"]
         if _is_none(la) or (known is not None and _key(la) not in known):
             p.add("unknown_la", f"la_name {la!r} is not an LA of the schools table")

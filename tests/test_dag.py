@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipeline import queries
 from tests.conftest import ROOT
 
 
@@ -21,7 +22,7 @@ def test_dvc_repro_builds_the_warehouse(tmp_path: Path) -> None:
     work.mkdir()
     for name in ("dvc.yaml", "params.yaml"):
         shutil.copy(ROOT / name, work / name)
-    for name in ("pipeline", "corpus/raw", "corpus/gold", "corpus/labels"):
+    for name in ("pipeline", "corpus/raw", "corpus/gold", "corpus/labels", "corpus/reference"):
         shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
 
@@ -32,11 +33,13 @@ def test_dvc_repro_builds_the_warehouse(tmp_path: Path) -> None:
 
     dvc("init", "--no-scm", "-q")
     out = dvc("repro")
-    for stage in ("ingest", "parse", "train", "classify", "load", "evaluate"):
+    for stage in ("ingest", "parse", "link", "train", "classify", "load", "evaluate"):
         assert f"Running stage '{stage}'" in out
     assert "ingest: 6 documents, 0 rejects" in out
     con = duckdb.connect(str(work / "warehouse" / "ofsted.duckdb"), read_only=True)
-    counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in ("documents", "letters")}  # type: ignore[index]
+    tables = ("documents", "letters", "inspections", "case_study_items", "la_plans", "letter_school", "unmatched")
+    counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}  # type: ignore[index]
+    answered = {q: len(con.execute(f'SELECT * FROM "{q}"').fetchall()) for q in queries.QUERIES}
     unclassified = con.execute(
         "SELECT count(*) FROM units u JOIN unit_embeddings e USING (unit_id) WHERE u.model_version IS NULL"
     ).fetchone()
@@ -44,10 +47,24 @@ def test_dvc_repro_builds_the_warehouse(tmp_path: Path) -> None:
     assert unclassified == (0,) and tagged_docs == (6,)
     kinds = con.execute("SELECT doc_type, count(*) FROM documents GROUP BY ALL ORDER BY ALL").fetchall()
     con.close()
-    assert counts == {"documents": 6, "letters": 3}
+    assert counts == {
+        "documents": 6,
+        "letters": 3,
+        "inspections": 1,
+        "case_study_items": 25,
+        "la_plans": 1,
+        "letter_school": 4,
+        "unmatched": 0,
+    }
+    assert all(answered.values()), answered
     assert kinds == [("case_study", 1), ("hmi_letter", 3), ("inspection_report", 1), ("la_plan", 1)]
     metrics = json.loads((work / "metrics" / "extraction.json").read_text())
     assert metrics["n_letters"] == 3 and metrics["field_accuracy"] == 1.0
     tagger = json.loads((work / "metrics" / "tagger.json").read_text())
-    assert tagger["n_test_units"] > 0 and set(tagger["models"]) == {"keyword", "embedding", "embedding+keywords"}
+    assert tagger["n_test_units"] > 0 and set(tagger["models"]) == {
+        "keyword",
+        "embedding",
+        "embedding+keywords",
+        "embedding+keywords+ngrams",
+    }
     assert "up to date" in dvc("repro")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pipeline.evaluate import score
+from pathlib import Path
+
+from pipeline.evaluate import predictions_from_warehouse, score
 
 GOLD = [
     {
@@ -51,3 +53,10 @@ def test_misses_and_set_scores() -> None:
     assert m["support_types"]["precision"] == 0.5 and m["support_types"]["recall"] == 1.0
     assert {"field": "postcode", "file": "a.txt", "gold": "AB1 2CD", "got": None} in m["misses"]
     assert {"field": "school_name", "file": "b.txt", "gold": "B School", "got": None} in m["misses"]
+
+
+def test_predictions_read_letters_only(sample_warehouse: Path) -> None:
+    """A report's recommendations share the table with letters' and must not break the letter scores."""
+    predictions = predictions_from_warehouse(sample_warehouse)
+    assert sorted(predictions) == ["000_9679ccaa734ab79b.txt", "001_7962ccb6ef7c9504.txt", "002_ac7e3850505a210e.txt"]
+    assert sum(len(p["recommendations"]) for p in predictions.values()) == 9

@@ -343,8 +343,14 @@ def test_2019_framework_report() -> None:
     assert rec["school_name"] == "Kestrel Brook Academy"
     assert rec["postcode"] == "WB12 8HD"
     assert rec["previous_overall_effectiveness"] == 2
-    # the 2019 areas without a contract id (quality of education, …) are left out
-    assert grades(rows) == {"overall_effectiveness": 3, "leadership_management": 3, "sixth_form": 2}
+    assert grades(rows) == {
+        "overall_effectiveness": 3,
+        "quality_of_education": 3,
+        "behaviour_attitudes": 2,
+        "personal_development": 2,
+        "leadership_management": 3,
+        "sixth_form": 2,
+    }
 
 
 def test_grade_on_the_line_below_its_area() -> None:

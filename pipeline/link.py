@@ -1,0 +1,478 @@
+"""Stage ``link``: reference data in, letters and reports linked to their schools.
+
+Core: `match_school` links one document to a school by URN, postcode and
+normalised name, with a confidence; `link_documents` does it for every letter
+and report and sends the doubtful ones to ``unmatched`` (for a person, never a
+silent wrong link); `report_outcomes` turns parsed section 5 reports into
+outcome rows. The shell `run` reads the reference files (`pipeline.reference`)
+and the parse tables and writes the link tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import PipelineError
+
+
+@dataclass(frozen=True)
+class LinkParams:
+    """``params.yaml: link``."""
+
+    min_confidence: float = 0.85
+    margin: float = 0.05
+    schools: str = "edubasealldata*.csv"
+    links: str = "links*.csv"
+    outcomes: str = "inspection_outcomes*.csv"
+    la_categories: str = "la_categories*.csv"
+
+
+@dataclass(frozen=True)
+class DocRef:
+    """What a document says about its school."""
+
+    doc_id: str
+    school_name: str | None
+    postcode: str | None
+    local_authority: str | None
+    urn: int | None
+    date: dt.date | None
+
+
+@dataclass(frozen=True)
+class Match:
+    """A candidate school for a document."""
+
+    urn: int
+    name: str
+    la_name: str
+    confidence: float
+    method: str
+
+
+_APOSTROPHES = re.compile(r"['\u2019\u2018\u02bc`]")
+_GENERIC = re.compile(r"\b(?:the|schools?|academy|and|voluntary (?:aided|controlled)|va|vc)\b")
+_SYNONYMS = (
+    (re.compile(r"\bchurch of england\b|\bc of e\b|\bcofe\b|\bc ?e\b"), "ce"),
+    (re.compile(r"\broman catholic\b|\br ?c\b|\bcatholic\b"), "rc"),
+    (re.compile(r"\bst\b|\bsaint\b"), "st"),
+    (re.compile(r"\binfants\b"), "infant"),
+    (re.compile(r"\bjuniors\b"), "junior"),
+    # A "junior and infant" school is a primary school, however it is written.
+    (re.compile(r"\bjunior and infant\b|\binfant and junior\b|\bj ?i\b|\bj and i\b"), "primary"),
+)
+_PHASES = frozenset({"nursery", "infant", "junior", "primary", "secondary"})
+_CLOSED_FACTOR = 0.75
+"""Confidence kept by a school that was closed, or not yet open, on the document's date."""
+
+
+@lru_cache(maxsize=200_000)
+def normalise_name(name: str) -> str:
+    """A school name folded for comparison.
+
+    Case, punctuation and apostrophes (straight or curly) are dropped, ``&`` is
+    ``and``, religious and saint abbreviations are unified (``C of E`` = ``Church
+    of England`` = ``ce``; ``St.`` = ``Saint``), and words that do not tell
+    schools apart (the, school, academy, and, voluntary aided) are removed.
+    Phase words (nursery, infant, junior, primary) are kept: they do.
+
+    Args:
+        name: the name as written.
+
+    Returns:
+        The folded name, e.g. "St. Mary's C of E Primary School" → "st marys ce primary".
+    """
+    s = _APOSTROPHES.sub("", name.lower().replace("&", " and "))
+    s = " ".join(re.sub(r"[^a-z0-9]+", " ", s).split())
+    for pattern, repl in _SYNONYMS:
+        s = pattern.sub(repl, s)
+    s = _GENERIC.sub(" ", s)
+    return " ".join(s.split())
+
+
+def normalise_la(name: str) -> str:
+    """An LA name folded for comparison.
+
+    Args:
+        name: as a document or GIAS writes it.
+
+    Returns:
+        e.g. "Luton Borough Council" → "luton", "London Borough of Camden" →
+        "camden", "Brighton & Hove City Council" → "brighton hove".
+    """
+    s = re.sub(r"[^a-z ]+", " ", name.lower().replace("&", " and "))
+    s = re.sub(r"\blondon borough of\b", " ", s)
+    s = re.sub(r"\b(?:council|county|city|of|borough|metropolitan|district|royal|the|and|unitary|authority)\b", " ", s)
+    return " ".join(s.split())
+
+
+def _token_found(token: str, others: Sequence[str]) -> bool:
+    if token in others:
+        return True
+    # A typo in a long word ("Pixmoor" for "Pixmore") still counts; short words must agree exactly.
+    return len(token) >= 5 and any(len(o) >= 5 and SequenceMatcher(None, token, o).ratio() >= 0.85 for o in others)
+
+
+def name_similarity(a: str, b: str) -> float:
+    """0–1 similarity of two normalised names (`normalise_name`).
+
+    The character similarity of the two names, scaled down by the share of the
+    shorter name's words missing from the longer one ("St Mary" and "St Mark"
+    differ in the word that matters) and halved when both name a phase and no
+    phase agrees (an infant school is not the junior school next door).
+
+    Args:
+        a: one normalised name.
+        b: the other.
+    """
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.0
+    ta, tb = a.split(), b.split()
+    short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
+    found = sum(_token_found(t, long_) for t in short) / len(short)
+    sim = SequenceMatcher(None, a, b).ratio() * found
+    pa, pb = _PHASES.intersection(ta), _PHASES.intersection(tb)
+    if pa and pb and not pa & pb:
+        sim *= 0.5
+    return sim
+
+
+def _open_at(school: dict[str, Any], date: dt.date | None) -> bool:
+    if date is None:
+        return True
+    opened, closed = school.get("opened"), school.get("closed")
+    return (opened is None or opened <= date) and (closed is None or date <= closed)
+
+
+def _compact_postcode(value: str | None) -> str | None:
+    compact = re.sub(r"\s+", "", value or "").upper()
+    return compact or None
+
+
+def candidates(doc: DocRef, schools: Sequence[dict[str, Any]]) -> list[Match]:
+    """Every plausible school for a document, best first.
+
+    A printed URN known to ``schools`` is certain (1.0, method ``urn``).
+    Otherwise a school at the document's postcode scores 0.6 + 0.4 × name
+    similarity (``postcode+name``); a school elsewhere whose name is at least
+    half similar scores its similarity × 0.95 when the document gives the
+    school's LA (``name+la``) and × 0.8 when it gives no LA or another
+    (``name``). A school closed, or not yet open, on the document's date keeps
+    0.75 of its score: an open school that matches is preferred to it (a
+    predecessor and its academy share a name), and on its own it stays visible
+    as the best candidate without being linked.
+
+    Args:
+        doc: what the document says about its school.
+        schools: ``schools`` rows (``urn``, ``name``, ``la_name``, ``postcode``,
+            ``opened``, ``closed``).
+
+    Returns:
+        One match per plausible school, by confidence (then URN).
+    """
+    if doc.urn is not None:
+        for s in schools:
+            if s["urn"] == doc.urn:
+                return [Match(int(s["urn"]), s["name"], s["la_name"], 1.0, "urn")]
+    if not doc.school_name:
+        return []
+    name = normalise_name(doc.school_name)
+    postcode = _compact_postcode(doc.postcode)
+    la = normalise_la(doc.local_authority) if doc.local_authority else None
+    out: list[Match] = []
+    for s in schools:
+        other = normalise_name(s["name"])
+        if postcode is not None and _compact_postcode(s.get("postcode")) == postcode:
+            score, method = 0.6 + 0.4 * name_similarity(name, other), "postcode+name"
+        else:
+            quick = SequenceMatcher(None, name, other)
+            # name_similarity never exceeds the ratio, so these cheap upper bounds can skip most of a real GIAS list.
+            if quick.real_quick_ratio() < 0.5 or quick.quick_ratio() < 0.5:
+                continue
+            sim = name_similarity(name, other)
+            if sim < 0.5:
+                continue
+            same_la = la is not None and normalise_la(s["la_name"]) == la
+            score, method = sim * (0.95 if same_la else 0.8), "name+la" if same_la else "name"
+        if not _open_at(s, doc.date):
+            score *= _CLOSED_FACTOR
+        out.append(Match(int(s["urn"]), s["name"], s["la_name"], score, method))
+    return sorted(out, key=lambda m: (-m.confidence, m.urn))
+
+
+def match_school(
+    doc: DocRef, schools: Sequence[dict[str, Any]], params: LinkParams
+) -> tuple[Match | None, Match | None, str | None]:
+    """The school a document is linked to, or none with the best candidate and the reason.
+
+    A document is linked only when its best candidate reaches
+    ``params.min_confidence`` and beats every other school by ``params.margin``;
+    anything less goes to a person rather than becoming a silent wrong link.
+
+    Args:
+        doc: what the document says about its school.
+        schools: ``schools`` rows.
+        params: thresholds.
+
+    Returns:
+        ``(match, None, None)`` when linked; ``(None, best, reason)`` when not
+        (``best`` is None when no school is plausible).
+    """
+    unknown_urn = f"URN {doc.urn} is not in schools; " if doc.urn is not None else ""
+    found = candidates(doc, schools)
+    if not found:
+        if not doc.school_name:
+            return None, None, unknown_urn + "the document names no school"
+        return None, None, unknown_urn + f"no school has a name like {doc.school_name!r}"
+    best = found[0]
+    problems: list[str] = []
+    if best.confidence < params.min_confidence:
+        problems.append(
+            f"low confidence: the best candidate, {best.name} ({best.urn}), scores "
+            f"{best.confidence:.2f}, below {params.min_confidence}"
+        )
+    rival = next((m for m in found[1:] if m.urn != best.urn), None)
+    if rival is not None and best.confidence - rival.confidence < params.margin:
+        problems.append(
+            f"ambiguous: {best.name} ({best.urn}, {best.confidence:.2f}) and "
+            f"{rival.name} ({rival.urn}, {rival.confidence:.2f}) match within {params.margin}"
+        )
+    if not problems:
+        return best, None, None
+    school = next((s for s in schools if s["urn"] == best.urn), None)
+    if school is not None and not _open_at(school, doc.date):
+        problems.append(f"{best.name} ({best.urn}) was not open on {doc.date}")
+    return None, best, unknown_urn + "; ".join(problems)
+
+
+def link_documents(
+    docs: Sequence[DocRef], schools: Sequence[dict[str, Any]], current: dict[int, int], params: LinkParams
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``letter_school`` and ``unmatched`` rows for documents.
+
+    Args:
+        docs: what each letter or report says about its school.
+        schools: ``schools`` rows.
+        current: URN → the end of its successor chain (``school_lineage``).
+        params: thresholds.
+    """
+    linked: list[dict[str, Any]] = []
+    unmatched: list[dict[str, Any]] = []
+    for doc in docs:
+        match, best, reason = match_school(doc, schools, params)
+        if match is not None:
+            linked.append(
+                {
+                    "doc_id": doc.doc_id,
+                    "urn": match.urn,
+                    "current_urn": current.get(match.urn, match.urn),
+                    "confidence": round(match.confidence, 4),
+                    "method": match.method,
+                    "school_name": doc.school_name or match.name,
+                    "matched_name": match.name,
+                    "la_name": match.la_name,
+                }
+            )
+        else:
+            unmatched.append(
+                {
+                    "doc_id": doc.doc_id,
+                    "school_name": doc.school_name,
+                    "postcode": doc.postcode,
+                    "best_urn": best.urn if best else None,
+                    "best_name": best.name if best else None,
+                    "confidence": round(best.confidence, 4) if best else None,
+                    "reason": reason or "not linked",
+                }
+            )
+    return linked, unmatched
+
+
+def _int_or_none(value: Any) -> int | None:
+    # Parquet gives a nullable integer column back as floats (4.0).
+    return None if value is None else int(value)
+
+
+def report_outcomes(inspections: Sequence[dict[str, Any]], linked: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``outcomes`` rows of the parsed section 5 reports linked to a school (recorded under the matched URN)."""
+    urn_of = {r["doc_id"]: r["urn"] for r in linked}
+    out = []
+    for r in inspections:
+        if r["doc_id"] in urn_of and r.get("inspection_start") is not None:
+            out.append(
+                {
+                    "urn": urn_of[r["doc_id"]],
+                    "date": r["inspection_start"],
+                    "kind": "section5",
+                    "source": r["doc_id"],
+                    "overall_effectiveness": _int_or_none(r.get("overall_effectiveness")),
+                    "category_of_concern": r.get("category_of_concern"),
+                    "doc_id": r["doc_id"],
+                }
+            )
+    return out
+
+
+def doc_refs(letters: Sequence[dict[str, Any]], inspections: Sequence[dict[str, Any]]) -> list[DocRef]:
+    """What letters and reports say about their schools."""
+    refs = []
+    for r in letters:
+        visits = list(r.get("visit_dates") or [])
+        refs.append(
+            DocRef(
+                r["doc_id"],
+                r.get("school_name"),
+                r.get("postcode"),
+                r.get("local_authority"),
+                None,
+                min(visits) if visits else r.get("letter_date"),
+            )
+        )
+    for r in inspections:
+        refs.append(
+            DocRef(
+                r["doc_id"],
+                r.get("school_name"),
+                r.get("postcode"),
+                r.get("local_authority"),
+                _int_or_none(r.get("urn")),
+                r.get("inspection_start"),
+            )
+        )
+    return refs
+
+
+OUTPUTS = (
+    "schools",
+    "school_links",
+    "school_lineage",
+    "outcomes",
+    "la_categories",
+    "reference_rejects",
+    "letter_school",
+    "unmatched",
+)
+"""Tables the link stage writes."""
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    df = pd.read_parquet(path)
+    rows: list[dict[str, Any]] = []
+    for rec in df.to_dict("records"):
+        clean: dict[str, Any] = {}
+        for k, v in rec.items():
+            if hasattr(v, "tolist"):
+                v = v.tolist()
+            elif (isinstance(v, float) and v != v) or v is pd.NaT:
+                v = None
+            if isinstance(v, list):
+                v = [x.date() if hasattr(x, "date") and not isinstance(x, dt.date) else x for x in v]
+            clean[str(k)] = v
+        rows.append(clean)
+    return rows
+
+
+def _files(folder: Path, pattern: str) -> list[Path]:
+    return sorted(p for p in folder.glob(pattern) if p.is_file())
+
+
+def run(parsed: Path, reference: Path, out_dir: Path, params: LinkParams) -> dict[str, int]:
+    """The ``link`` shell: reference files + parse tables → the link tables (Parquet).
+
+    Args:
+        parsed: the parse stage's folder (``letters.parquet``, ``inspections.parquet``).
+        reference: the folder of reference files, found by the ``params`` patterns.
+        out_dir: where the tables of `OUTPUTS` are written.
+        params: ``params.yaml: link``.
+
+    Returns:
+        Rows written per table.
+
+    Raises:
+        PipelineError: the reference folder, its schools file or a parse table
+            is missing, or a reference file lacks a column it needs; nothing is
+            written then.
+    """
+    from pipeline import contracts
+    from pipeline import reference as ref
+
+    if not reference.is_dir():
+        raise PipelineError(
+            f"reference folder {reference} not found; pass --reference (see corpus/reference/README.md)"
+        )
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in OUTPUTS}
+
+    seen: dict[str, set[tuple[Any, ...]]] = {name: set() for name in OUTPUTS}
+
+    def take(loaded: tuple[list[dict[str, Any]], list[dict[str, Any]]], table: str, file: str) -> None:
+        """Keep a file's good rows (the first file read wins a key two files share) and its rejects."""
+        good, bad = loaded
+        key = contracts.TABLES[table].key
+        for k, row in enumerate(good, 1):
+            ident = tuple(row[c] for c in key)
+            if ident in seen[table]:
+                rows["reference_rejects"].append(
+                    {
+                        "file": file,
+                        "row": -k,
+                        "reason": "bad_value",
+                        "message": f"{table} key {dict(zip(key, ident, strict=True))} is also in an earlier file; "
+                        f"that one is kept (row -{k}: the {k}th row this file gave)",
+                    }
+                )
+                continue
+            seen[table].add(ident)
+            rows[table].append(row)
+        rows["reference_rejects"].extend(bad)
+
+    if not _files(reference, params.schools):
+        raise PipelineError(
+            f"no schools file ({params.schools}) in {reference}; the link stage needs a GIAS extract "
+            "(see corpus/reference/README.md) or a params.yaml link.schools pattern that finds it"
+        )
+    parsed_tables = {name: parsed / f"{name}.parquet" for name in ("letters", "inspections")}
+    for path in parsed_tables.values():
+        if not path.is_file():
+            raise PipelineError(f"{path} not found; run the parse stage first (ofsted-nlp parse --out {parsed})")
+    for path in _files(reference, params.schools):
+        take(ref.load_schools(path.read_bytes(), path.name), "schools", path.name)
+    for path in _files(reference, params.links):
+        take(ref.load_school_links(path.read_bytes(), path.name), "school_links", path.name)
+    for path in _files(reference, params.outcomes):
+        take(ref.load_outcomes(path.read_bytes(), path.name), "outcomes", path.name)
+    known_las = {s["la_name"] for s in rows["schools"]}
+    urns = {s["urn"] for s in rows["schools"]}
+    for path in _files(reference, params.la_categories):
+        take(ref.load_la_categories(path.read_bytes(), path.name, known_las, urns), "la_categories", path.name)
+    rows["school_lineage"] = ref.lineage(urns, rows["school_links"])
+    current = {r["urn"]: r["current_urn"] for r in rows["school_lineage"]}
+
+    letters = _records(parsed_tables["letters"])
+    inspections = _records(parsed_tables["inspections"])
+    linked, unmatched = link_documents(doc_refs(letters, inspections), rows["schools"], current, params)
+    rows["letter_school"], rows["unmatched"] = linked, unmatched
+    rows["outcomes"].extend(report_outcomes(inspections, linked))
+
+    # Every table is checked before any is written, so a contract error leaves the last good output whole.
+    frames = {name: contracts.frame(contracts.TABLES[name], rows[name]) for name in OUTPUTS}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, df in frames.items():
+        df.to_parquet(out_dir / f"{name}.parquet", index=False)
+    counts = {name: len(df) for name, df in frames.items()}
+    for r in rows["reference_rejects"]:
+        print(f"link: skipped {r['file']} row {r['row']} ({r['reason']}): {r['message']}", file=sys.stderr)
+    for r in unmatched:
+        print(f"link: {r['doc_id']} not linked ({r['school_name']!r}): {r['reason']}", file=sys.stderr)
+    return counts

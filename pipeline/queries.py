@@ -1,0 +1,253 @@
+"""The named queries LA strategy meetings use, as DuckDB views of the warehouse.
+
+Each query is one SQL template with two optional filters, ``$la`` (an LA name,
+matched case-insensitively, ``%`` wildcards allowed) and ``$since`` (a date).
+`create_views` stores each template as a view with both filters off; `run_query`
+runs the same template with the filters given, so a view and a filtered query
+cannot disagree. Helper views: ``document_facts`` (one row per letter or report
+with its school, LA and date), ``school_outcomes`` (outcomes by school across
+its URNs, one row per inspection however many files record it),
+``outcome_events`` (section 5 grades, with removal from a category, monitoring
+visits and letters' judgements) and ``next_outcome`` (the first event after
+each document).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pipeline.errors import PipelineError
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+MACROS = (
+    """CREATE OR REPLACE MACRO academic_year(d) AS
+    CASE WHEN d IS NULL THEN NULL
+         WHEN month(d) >= 9 THEN year(d)::VARCHAR || '/' || lpad(((year(d) + 1) % 100)::VARCHAR, 2, '0')
+         ELSE (year(d) - 1)::VARCHAR || '/' || lpad((year(d) % 100)::VARCHAR, 2, '0') END""",
+    """CREATE OR REPLACE MACRO grade_label(g) AS
+    CASE g WHEN 1 THEN 'outstanding' WHEN 2 THEN 'good' WHEN 3 THEN 'requires improvement'
+           WHEN 4 THEN 'inadequate' ELSE 'not graded' END""",
+)
+
+HELPER_VIEWS = (
+    """CREATE OR REPLACE VIEW document_facts AS
+SELECT d.doc_id, d.doc_type, ls.urn, ls.current_urn,
+       COALESCE(ls.matched_name, l.school_name, i.school_name) AS school,
+       COALESCE(ls.current_urn::VARCHAR, 'name:' || lower(COALESCE(l.school_name, i.school_name)), 'doc:' || d.doc_id)
+           AS school_key,
+       COALESCE(ls.la_name, l.local_authority, i.local_authority) AS la,
+       COALESCE(list_min(l.visit_dates), l.letter_date, i.inspection_start) AS date,
+       l.letter_kind, l.effective_action, i.overall_effectiveness, i.category_of_concern
+FROM documents d
+LEFT JOIN letters l USING (doc_id)
+LEFT JOIN inspections i USING (doc_id)
+LEFT JOIN letter_school ls USING (doc_id)
+WHERE d.doc_type IN ('hmi_letter', 'inspection_report')""",
+    """CREATE OR REPLACE VIEW school_outcomes AS
+SELECT sl.current_urn, o.urn, o.date, o.kind, min(o.overall_effectiveness) AS overall_effectiveness,
+       min(o.category_of_concern) AS category_of_concern,
+       string_agg(DISTINCT o.source, '; ' ORDER BY o.source) AS source, min(o.doc_id) AS doc_id
+FROM outcomes o JOIN school_lineage sl ON sl.urn = o.urn
+GROUP BY ALL""",
+    """CREATE OR REPLACE VIEW outcome_events AS
+WITH s5 AS (
+    SELECT *, lag(category_of_concern) OVER (PARTITION BY current_urn ORDER BY date) AS previous_category
+    FROM school_outcomes WHERE kind = 'section5'
+)
+SELECT current_urn, date, source,
+       'section 5: ' || grade_label(overall_effectiveness)
+           || COALESCE(' (' || replace(category_of_concern, '_', ' ') || ')', '')
+           || CASE WHEN previous_category IS NOT NULL AND category_of_concern IS NULL
+                   THEN ', out of ' || replace(previous_category, '_', ' ') ELSE '' END AS label
+FROM s5
+UNION ALL
+SELECT current_urn, date, source,
+       'monitoring visit' || COALESCE(' (' || replace(category_of_concern, '_', ' ') || ')', '')
+FROM school_outcomes WHERE kind = 'monitoring'
+UNION ALL
+SELECT current_urn, date, doc_id,
+       'monitoring: ' || CASE effective_action WHEN true THEN 'effective action'
+                                               WHEN false THEN 'action not effective'
+                                               ELSE 'no judgement read' END
+FROM document_facts
+WHERE doc_type = 'hmi_letter' AND current_urn IS NOT NULL AND date IS NOT NULL""",
+    """CREATE OR REPLACE VIEW next_outcome AS
+SELECT f.doc_id, f.current_urn, f.date, e.date AS next_date, e.source AS next_source,
+       COALESCE(e.label, 'none recorded yet') AS next_outcome
+FROM document_facts f
+LEFT JOIN outcome_events e ON e.current_urn = f.current_urn AND e.date > f.date
+WHERE f.current_urn IS NOT NULL AND f.date IS NOT NULL
+QUALIFY row_number() OVER (PARTITION BY f.doc_id ORDER BY e.date NULLS LAST, e.label) = 1""",
+)
+
+_FILTER = "($la IS NULL OR la ILIKE $la) AND ($since IS NULL OR date >= $since)"
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    """A named query: the question it answers and its SQL template."""
+
+    name: str
+    question: str
+    sql: str
+
+
+QUERIES: dict[str, NamedQuery] = {
+    q.name: q
+    for q in (
+        NamedQuery(
+            "recurring_weaknesses",
+            "Which weaknesses keep coming back, in which LA and year? Counted per school (a long letter counts "
+            "once), then per document and per sentence.",
+            f"""WITH f AS (SELECT * FROM document_facts WHERE {_FILTER})
+SELECT f.la, academic_year(f.date) AS period, i.tag,
+       count(DISTINCT f.school_key) AS schools, count(DISTINCT f.doc_id) AS documents, count(*) AS units
+FROM issues i JOIN f USING (doc_id)
+WHERE i.polarity = 'weakness'
+GROUP BY ALL
+ORDER BY schools DESC, documents DESC, units DESC, la, period, tag""",
+        ),
+        NamedQuery(
+            "school_timeline",
+            "What happened at each school, in order: visits and their judgements, inspection outcomes, the LA's "
+            "category each year (across a school's old and new URNs).",
+            f"""WITH events AS (
+    SELECT current_urn, school, la, date,
+           CASE doc_type WHEN 'hmi_letter' THEN 'letter: ' || COALESCE(letter_kind, 'kind not read')
+                         ELSE 'section 5 report' END AS event,
+           CASE WHEN doc_type = 'hmi_letter' THEN
+                    CASE effective_action WHEN true THEN 'effective action' WHEN false THEN 'action not effective'
+                                          ELSE 'no judgement read' END
+                ELSE grade_label(overall_effectiveness)
+                     || COALESCE(', ' || replace(category_of_concern, '_', ' '), '') END AS detail,
+           doc_id AS source
+    FROM document_facts WHERE current_urn IS NOT NULL
+    UNION ALL
+    SELECT o.current_urn, s.name, s.la_name, o.date, 'outcome: ' || o.kind,
+           CASE o.kind WHEN 'section5' THEN grade_label(o.overall_effectiveness) ELSE 'visit' END
+               || COALESCE(', ' || replace(o.category_of_concern, '_', ' '), ''),
+           o.source
+    FROM school_outcomes o JOIN schools s ON s.urn = o.urn
+    WHERE o.doc_id IS NULL
+    UNION ALL
+    SELECT sl.current_urn, s.name, c.la_name, c.year_start, 'LA category ' || c.academic_year,
+           c.la_category || COALESCE(', floor risk ' || c.floor_risk, '')
+               || CASE WHEN len(c.support_given) > 0 THEN ', support: ' || array_to_string(c.support_given, ', ')
+                       ELSE '' END,
+           'la_categories'
+    FROM la_categories c JOIN school_lineage sl ON sl.urn = c.urn JOIN schools s ON s.urn = c.urn
+)
+SELECT * FROM events WHERE {_FILTER}
+ORDER BY current_urn, date, event""",
+        ),
+        NamedQuery(
+            "support_then_outcome",
+            "Which external support was named for schools before their next outcome, and what that outcome was "
+            "(an association, not an effect: read the counts).",
+            f"""WITH f AS (
+    SELECT * FROM document_facts
+    WHERE doc_type = 'hmi_letter' AND current_urn IS NOT NULL AND date IS NOT NULL AND {_FILTER}
+),
+named AS (
+    SELECT doc_id, unnest(u.support_types) AS support_type FROM f JOIN units u USING (doc_id)
+    UNION
+    SELECT doc_id, e.support_type FROM f JOIN external_support e USING (doc_id)
+    UNION
+    SELECT f.doc_id, unnest(c.support_given)
+    FROM f JOIN school_lineage sl ON sl.current_urn = f.current_urn
+    JOIN la_categories c ON c.urn = sl.urn AND f.date BETWEEN c.year_start AND c.year_end
+)
+SELECT n.support_type, x.next_outcome, count(DISTINCT f.current_urn) AS schools, count(DISTINCT f.doc_id) AS letters
+FROM named n JOIN f USING (doc_id) JOIN next_outcome x USING (doc_id)
+GROUP BY ALL
+ORDER BY n.support_type, schools DESC, x.next_outcome""",
+        ),
+        NamedQuery(
+            "category_vs_letters",
+            "How the LA's own category of a school at the time of a visit compares with what HMI found.",
+            f"""WITH f AS (SELECT * FROM document_facts WHERE doc_type = 'hmi_letter' AND {_FILTER}),
+cat AS (
+    SELECT f.doc_id, c.la_category
+    FROM f JOIN school_lineage sl ON sl.current_urn = f.current_urn
+    JOIN la_categories c ON c.urn = sl.urn AND f.date BETWEEN c.year_start AND c.year_end
+)
+SELECT f.la, COALESCE(cat.la_category, 'not categorised') AS la_category,
+       COALESCE(f.letter_kind, 'kind not read') AS letter_kind,
+       count(*) AS letters, count(DISTINCT f.school_key) AS schools,
+       count(*) FILTER (WHERE f.effective_action) AS effective_action,
+       count(*) FILTER (WHERE NOT f.effective_action) AS not_effective,
+       count(*) FILTER (WHERE f.effective_action IS NULL) AS no_judgement
+FROM f LEFT JOIN cat USING (doc_id)
+GROUP BY ALL
+ORDER BY f.la, la_category, letter_kind""",
+        ),
+    )
+}
+"""Every named query, in README order."""
+
+
+def _view_sql(template: str) -> str:
+    return template.replace("$la", "CAST(NULL AS VARCHAR)").replace("$since", "CAST(NULL AS DATE)")
+
+
+def create_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the macros, helper views and one view per named query."""
+    for sql in (*MACROS, *HELPER_VIEWS):
+        con.execute(sql)
+    for q in QUERIES.values():
+        con.execute(f'CREATE OR REPLACE VIEW "{q.name}" AS {_view_sql(q.sql)}')
+
+
+def run_query(
+    con: duckdb.DuckDBPyConnection, name: str, la: str | None = None, since: dt.date | None = None
+) -> pd.DataFrame:
+    """A named query's answer, filtered by LA and start date.
+
+    Raises:
+        PipelineError: for a name that is not a named query.
+    """
+    if name not in QUERIES:
+        raise PipelineError(f"no named query {name!r}; valid: {', '.join(QUERIES)}")
+    params: dict[str, Any] = {"la": la, "since": since}
+    sql = QUERIES[name].sql.replace("$la", "CAST($la AS VARCHAR)").replace("$since", "CAST($since AS DATE)")
+    return con.execute(sql, params).df()
+
+
+def connect_read_only(path: Any) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse, with a message when there is none."""
+    from pathlib import Path
+
+    import duckdb
+
+    if not Path(path).exists():
+        raise PipelineError(f"no warehouse at {path}; build it with `dvc repro` (or `make run`)")
+    return duckdb.connect(str(path), read_only=True)
+
+
+def render(df: pd.DataFrame, fmt: str) -> str:
+    """A result as an aligned text table, CSV or JSON lines-free JSON array."""
+    import json
+
+    if fmt == "csv":
+        return str(df.to_csv(index=False))
+    if fmt == "json":
+        records = df.astype(object).where(df.notna(), None).to_dict("records")
+        return json.dumps(records, default=_json_default, indent=1, ensure_ascii=False) + "\n"
+    if fmt == "table":
+        return (df.to_string(index=False) if len(df) else "(no rows)") + "\n"
+    raise PipelineError(f"unknown format {fmt!r}; valid: table, csv, json")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)

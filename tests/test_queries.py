@@ -1,0 +1,202 @@
+"""The named queries, checked against answers worked out by hand from the sample documents.
+
+The warehouse (`sample_warehouse` in conftest) is built from the sample corpus by
+the real ingest, parse, link and load stages; its issue rows come from the hand
+labels of the same units, not from the model, so the expected answers below are
+what a person reading the letters and the reference files finds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipeline import cli, contracts, queries
+
+WIGMORE, PIXMORE, LEYS = "fe4cd934214d41a7", "43786a7423e93eb7", "4faf4adda15c8ccf"
+
+
+@pytest.fixture()
+def con(sample_warehouse: Path) -> Any:
+    c = duckdb.connect(str(sample_warehouse), read_only=True)
+    yield c
+    c.close()
+
+
+def rows(df: pd.DataFrame, *cols: str) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in df[list(cols)].itertuples(index=False)]
+
+
+def test_recurring_weaknesses_of_one_la(con: Any) -> None:
+    # Leys Junior (Derbyshire, visit 4 December 2012): the weaknesses its letter's units were labelled with
+    df = queries.run_query(con, "recurring_weaknesses", la="derbyshire")
+    assert sorted(rows(df, "la", "period", "tag", "schools", "documents", "units")) == [
+        ("Derbyshire", "2012/13", "governance", 1, 1, 3),
+        ("Derbyshire", "2012/13", "middle_leadership", 1, 1, 2),
+        ("Derbyshire", "2012/13", "professional_development", 1, 1, 2),
+        ("Derbyshire", "2012/13", "pupil_outcomes", 1, 1, 1),
+        ("Derbyshire", "2012/13", "senior_leadership", 1, 1, 1),
+        ("Derbyshire", "2012/13", "teaching_quality", 1, 1, 1),
+    ]
+
+
+def test_recurring_weaknesses_counts_schools_before_sentences() -> None:
+    """Two letters to one school and one to another: the long letter's many sentences do not outrank two schools."""
+    c = duckdb.connect()
+    for table in contracts.TABLES.values():
+        c.execute(contracts.ddl(table))
+    queries.create_views(c)
+    docs = [
+        ("a1", "School A", "2013-01-10", 1),
+        ("a2", "School A", "2013-03-10", 1),
+        ("b1", "School B", "2013-02-01", 2),
+    ]
+    for doc_id, name, date, urn in docs:
+        c.execute(
+            "INSERT INTO documents VALUES (?, ?, 'hmi_letter', NULL, '', 0, NULL, 0, 'test', NULL)", [doc_id, doc_id]
+        )
+        c.execute(
+            "INSERT INTO letters (doc_id, status, visit_dates, school_name, local_authority) "
+            "VALUES (?, 'ok', [?::DATE], ?, 'Testshire')",
+            [doc_id, date, name],
+        )
+        c.execute(
+            "INSERT INTO letter_school VALUES (?, ?, ?, 1.0, 'urn', ?, ?, 'Testshire')", [doc_id, urn, urn, name, name]
+        )
+    issues = [
+        ("a1", "governance", 6),
+        ("a2", "governance", 1),
+        ("b1", "english_literacy", 1),
+        ("a1", "english_literacy", 0),
+    ]
+    for doc_id, tag, n in issues:
+        for k in range(n):
+            c.execute(
+                "INSERT INTO issues VALUES (?, ?, ?, 'weakness', 0.9, ?, ?, 'test')",
+                [doc_id, f"{doc_id}-{tag}-{k}", tag, k, k + 1],
+            )
+    df = queries.run_query(c, "recurring_weaknesses")
+    assert rows(df, "tag", "schools", "documents", "units") == [("governance", 1, 2, 7), ("english_literacy", 1, 1, 1)]
+    c.execute("INSERT INTO issues VALUES ('a2', 'a2-english', 'english_literacy', 'weakness', 0.9, 9, 10, 'test')")
+    df = queries.run_query(c, "recurring_weaknesses")
+    assert rows(df, "tag", "schools", "documents", "units")[0] == ("english_literacy", 2, 2, 2)
+    assert queries.run_query(c, "recurring_weaknesses", since=dt.date(2013, 3, 1))["units"].sum() == 2
+
+
+def test_school_timeline_follows_the_academy_chain(con: Any) -> None:
+    # Wigmore Primary School (URN 900101) became Wigmore Primary Academy (900111) on 1 September 2014
+    df = queries.run_query(con, "school_timeline", la="Luton")
+    wigmore = df[df["current_urn"] == 900111]
+    assert rows(wigmore, "date", "event", "detail") == [
+        (
+            pd.Timestamp("2011-09-01"),
+            "LA category 2011/12",
+            "satisfactory_good_capacity, floor risk low, support: la_adviser_consultant",
+        ),
+        (
+            pd.Timestamp("2012-09-01"),
+            "LA category 2012/13",
+            "satisfactory_satisfactory_capacity, floor risk medium, support: la_adviser_consultant, "
+            "national_leader_of_governance",
+        ),
+        (pd.Timestamp("2012-10-10"), "outcome: section5", "requires improvement"),
+        (pd.Timestamp("2012-12-12"), "letter: ri_monitoring", "effective action"),
+        (pd.Timestamp("2012-12-12"), "outcome: monitoring", "visit"),
+        (pd.Timestamp("2016-03-02"), "outcome: section5", "good"),
+    ]
+    assert list(wigmore["school"])[-1] == "Wigmore Primary Academy"
+
+
+def test_letter_under_old_urn_reaches_outcome_under_new_urn(con: Any) -> None:
+    linked = con.execute("SELECT urn, current_urn FROM letter_school WHERE doc_id = ?", [WIGMORE]).fetchone()
+    assert linked == (900101, 900111)
+    nxt = con.execute("SELECT next_date, next_outcome FROM next_outcome WHERE doc_id = ?", [WIGMORE]).fetchone()
+    assert nxt == (dt.date(2016, 3, 2), "section 5: good")
+    recorded = con.execute("SELECT urn FROM outcomes WHERE date = DATE '2016-03-02'").fetchall()
+    assert recorded == [(900111,)]
+
+
+def test_support_then_outcome(con: Any) -> None:
+    # support named in each letter (its external-support section and hand-labelled units) and given by the LA
+    # in the year of the visit; every letter school's next outcome is a good section 5 grade
+    df = queries.run_query(con, "support_then_outcome")
+    assert rows(df, "support_type", "next_outcome", "schools", "letters") == [
+        ("la_adviser_consultant", "section 5: good", 3, 3),
+        ("local_leader_of_education", "section 5: good", 1, 1),
+        ("national_leader_of_governance", "section 5: good", 1, 1),
+        ("ofsted_hmi", "section 5: good", 2, 2),
+        ("other_external", "section 5: good", 1, 1),
+        ("partner_school", "section 5: good", 2, 2),
+        ("school_improvement_partner", "section 5: good", 2, 2),
+    ]
+
+
+def test_category_vs_letters(con: Any) -> None:
+    df = queries.run_query(con, "category_vs_letters")
+    assert rows(df, "la", "la_category", "letter_kind", "letters", "effective_action", "not_effective") == [
+        ("Derbyshire", "satisfactory_satisfactory_capacity", "ri_monitoring", 1, 1, 0),
+        ("Hertfordshire", "satisfactory_satisfactory_capacity", "ri_monitoring", 1, 1, 0),
+        ("Luton", "satisfactory_satisfactory_capacity", "ri_monitoring", 1, 1, 0),
+    ]
+    assert queries.run_query(con, "category_vs_letters", since=dt.date(2013, 1, 1))["letters"].tolist() == [1]
+
+
+def test_report_outcome_and_next_event(con: Any) -> None:
+    # Rounds Green: the parsed 2016 report is one outcome with the two MI files' rows of the same inspection
+    got = con.execute(
+        "SELECT overall_effectiveness, category_of_concern, source FROM school_outcomes "
+        "WHERE current_urn = 103980 AND date = DATE '2016-11-09'"
+    ).fetchall()
+    assert len(got) == 1 and got[0][:2] == (4, "special_measures") and got[0][2].count(";") == 2
+    nxt = con.execute("SELECT next_outcome FROM next_outcome n JOIN inspections USING (doc_id)").fetchone()
+    assert nxt == ("monitoring visit (special measures)",)
+
+
+def test_views_equal_unfiltered_queries(con: Any) -> None:
+    for name in queries.QUERIES:
+        view = con.execute(f'SELECT * FROM "{name}"').df()
+        pd.testing.assert_frame_equal(view, queries.run_query(con, name), check_dtype=False)
+
+
+def test_cli_query_formats(sample_warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["query", "category_vs_letters", "--warehouse", str(sample_warehouse), "--la", "Luton"]
+    assert cli.main([*args, "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got == [
+        {
+            "la": "Luton",
+            "la_category": "satisfactory_satisfactory_capacity",
+            "letter_kind": "ri_monitoring",
+            "letters": 1,
+            "schools": 1,
+            "effective_action": 1,
+            "not_effective": 0,
+            "no_judgement": 0,
+        }
+    ]
+    assert cli.main([*args, "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "la,la_category,letter_kind,letters,schools,effective_action,not_effective,no_judgement"
+    )
+    assert cli.main([*args, "--format", "table"]) == 0
+    assert "satisfactory_satisfactory_capacity" in capsys.readouterr().out
+
+
+def test_cli_errors(sample_warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["sql", "DELETE FROM letters", "--warehouse", str(sample_warehouse)]) == 2
+    assert "read-only" in capsys.readouterr().err
+    assert cli.main(["query", "school_timeline", "--since", "2012-13-01", "--warehouse", str(sample_warehouse)]) == 2
+    assert "--since '2012-13-01' is not a date; write it as YYYY-MM-DD" in capsys.readouterr().err
+    assert cli.main(["query", "school_timeline", "--warehouse", str(tmp_path / "none.duckdb")]) == 2
+    assert "no warehouse at" in capsys.readouterr().err
+    assert (
+        cli.main(["sql", "SELECT count(*) AS n FROM letters", "--warehouse", str(sample_warehouse), "--format", "csv"])
+        == 0
+    )
+    assert capsys.readouterr().out == "n\n3\n"
