@@ -433,7 +433,7 @@ LA_SUCCESS_CRITERIA = Table(
         _c("from_value", "DOUBLE", "the starting figure", nullable=True),
         _c("to_value", "DOUBLE", "the target figure", nullable=True),
         _c("unit", "VARCHAR", "count or percent", nullable=True),
-        _c("by", "VARCHAR", "YYYY-MM deadline", nullable=True),
+        _c("deadline", "VARCHAR", "YYYY-MM the target is due (by …)", nullable=True),
         _c("start", "BIGINT", "offset in documents.text"),
         _c("end", "BIGINT", "end offset (exclusive)"),
     ),

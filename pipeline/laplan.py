@@ -31,8 +31,8 @@ the cells). It reads, by rules written for the genre:
 - ``la_success_criteria``: the list under "Success criteria" (or "How will we
   know …", "Targets", "Measures of success"), with its numbers: "from 4 to 2"
   (4.0, 2.0, count), "from 4% to 2.5%" (percent), "to 90%", "over 33%" (to
-  only); ``by`` is ``YYYY-MM`` when the deadline names a month ("by December
-  2010"). A deadline that gives a year only ("by 2013") has no month: ``by`` is
+  only); ``deadline`` is ``YYYY-MM`` when the deadline names a month ("by December
+  2010"). A deadline that gives a year only ("by 2013") has no month: ``deadline`` is
   None rather than an invented month, and the criterion's text keeps the year.
 
 A value the plan does not give is None. A text with none of these is no plan:
@@ -221,7 +221,7 @@ def criterion(text: str) -> dict[str, Any]:
         "from_value": from_value,
         "to_value": to_value,
         "unit": unit,
-        "by": by,
+        "deadline": by,
     }
 
 

@@ -5,7 +5,9 @@ matched case-insensitively, ``%`` wildcards allowed) and ``$since`` (a date).
 `create_views` stores each template as a view with both filters off; `run_query`
 runs the same template with the filters given, so a view and a filtered query
 cannot disagree. Helper views: ``document_facts`` (one row per letter or report
-with its school, LA and date), ``school_outcomes`` (outcomes by school across
+with its school, LA and date), ``case_study_tags`` (each case-study item with
+the issue tags of the units inside it, so a letter's weakness finds the case
+studies that tackled it), ``school_outcomes`` (outcomes by school across
 its URNs, one row per inspection however many files record it),
 ``outcome_events`` (section 5 grades, with removal from a category, monitoring
 visits and letters' judgements) and ``next_outcome`` (the first event after
@@ -48,6 +50,11 @@ LEFT JOIN letters l USING (doc_id)
 LEFT JOIN inspections i USING (doc_id)
 LEFT JOIN letter_school ls USING (doc_id)
 WHERE d.doc_type IN ('hmi_letter', 'inspection_report')""",
+    """CREATE OR REPLACE VIEW case_study_tags AS
+SELECT c.doc_id, c.n, c.part, c.text, i.tag, any_value(i.polarity) AS polarity, max(i.score) AS score
+FROM case_study_items c
+JOIN issues i ON i.doc_id = c.doc_id AND i.start < c."end" AND c.start < i."end"
+GROUP BY c.doc_id, c.n, c.part, c.text, i.tag""",
     """CREATE OR REPLACE VIEW school_outcomes AS
 SELECT sl.current_urn, o.urn, o.date, o.kind, min(o.overall_effectiveness) AS overall_effectiveness,
        min(o.category_of_concern) AS category_of_concern,

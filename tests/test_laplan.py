@@ -129,7 +129,7 @@ def test_sample_floor_risk(sample: tuple[str, Tables]) -> None:
 
 def test_sample_success_criteria(sample: tuple[str, Tables]) -> None:
     _, out = sample
-    got = [(r["from_value"], r["to_value"], r["unit"], r["by"]) for r in out["la_success_criteria"]]
+    got = [(r["from_value"], r["to_value"], r["unit"], r["deadline"]) for r in out["la_success_criteria"]]
     assert got == [
         (4.0, 2.0, "count", "2010-12"),
         (4.0, 2.5, "percent", "2010-12"),
@@ -172,7 +172,7 @@ def test_sample_success_criteria(sample: tuple[str, Tables]) -> None:
 def test_criterion_numbers_and_deadlines(written: str, expected: tuple[Any, ...]) -> None:
     c = criterion(written)
     word, from_value, to_value, unit, by = expected
-    assert (c["from_value"], c["to_value"], c["unit"], c["by"]) == (from_value, to_value, unit, by)
+    assert (c["from_value"], c["to_value"], c["unit"], c["deadline"]) == (from_value, to_value, unit, by)
     assert (c["measure"] is None) == (word is None)
     if word:
         assert word in c["measure"]
@@ -236,7 +236,7 @@ def test_another_authority_and_layout() -> None:
     assert [r["area"] for r in out["la_rag_areas"]] == ["Attainment", "Leadership"]
     assert [r["level"] for r in out["la_floor_risk"]] == ["high", "medium", "low"]
     crit = out["la_success_criteria"]
-    assert [(r["from_value"], r["to_value"], r["unit"], r["by"]) for r in crit] == [
+    assert [(r["from_value"], r["to_value"], r["unit"], r["deadline"]) for r in crit] == [
         (None, 3.0, "count", "2012-07"),
         (60.0, 75.0, "percent", None),
     ]

@@ -200,3 +200,16 @@ def test_cli_errors(sample_warehouse: Path, tmp_path: Path, capsys: pytest.Captu
         == 0
     )
     assert capsys.readouterr().out == "n\n3\n"
+
+
+def test_case_study_items_carry_the_tags_of_their_units(con: Any) -> None:
+    got = con.execute(
+        "SELECT part, count(DISTINCT n) FROM case_study_tags WHERE tag = 'maths_numeracy' GROUP BY part ORDER BY part"
+    ).fetchall()
+    assert got and all(n > 0 for _, n in got)
+    # every tagged item really contains a unit labelled with that tag
+    bad = con.execute(
+        "SELECT count(*) FROM case_study_tags t WHERE NOT EXISTS (SELECT 1 FROM issues i JOIN units u USING (unit_id) "
+        "WHERE i.doc_id = t.doc_id AND i.tag = t.tag AND contains(t.text, left(u.text, 20)))"
+    ).fetchone()
+    assert bad == (0,)
