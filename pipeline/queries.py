@@ -5,7 +5,9 @@ matched case-insensitively, ``%`` wildcards allowed) and ``$since`` (a date).
 `create_views` stores each template as a view with both filters off; `run_query`
 runs the same template with the filters given, so a view and a filtered query
 cannot disagree. Helper views: ``document_facts`` (one row per letter or report
-with its school, LA and date), ``case_study_tags`` (each case-study item with
+with its school, LA and date), ``letter_context`` (the LA category in force at
+each visit, the support the LA gave that year and the support its plan offers
+schools of that category), ``case_study_tags`` (each case-study item with
 the issue tags of the units inside it, so a letter's weakness finds the case
 studies that tackled it), ``school_outcomes`` (outcomes by school across
 its URNs, one row per inspection however many files record it),
@@ -50,6 +52,21 @@ LEFT JOIN letters l USING (doc_id)
 LEFT JOIN inspections i USING (doc_id)
 LEFT JOIN letter_school ls USING (doc_id)
 WHERE d.doc_type IN ('hmi_letter', 'inspection_report')""",
+    """CREATE OR REPLACE VIEW letter_context AS
+WITH cat AS (
+    SELECT f.doc_id, c.academic_year, c.la_category, c.floor_risk, c.support_given
+    FROM document_facts f JOIN school_lineage sl ON sl.current_urn = f.current_urn
+    JOIN la_categories c ON c.urn = sl.urn AND f.date BETWEEN c.year_start AND c.year_end
+)
+SELECT f.doc_id, f.doc_type, f.current_urn, f.school, f.la, f.date,
+       cat.academic_year, cat.la_category, cat.floor_risk, COALESCE(cat.support_given, []) AS support_given,
+       COALESCE((
+           SELECT list_sort(list_distinct(list(o.support_type)))
+           FROM la_support_offer o JOIN la_plans p USING (doc_id)
+           WHERE o.support_type IS NOT NULL AND lower(p.local_authority) = lower(f.la)
+             AND (o.la_category IS NULL OR o.la_category = cat.la_category)
+       ), []) AS support_offered
+FROM document_facts f LEFT JOIN cat USING (doc_id)""",
     """CREATE OR REPLACE VIEW case_study_tags AS
 SELECT c.doc_id, c.n, c.part, c.text, i.tag, any_value(i.polarity) AS polarity, max(i.score) AS score
 FROM case_study_items c

@@ -213,3 +213,44 @@ def test_case_study_items_carry_the_tags_of_their_units(con: Any) -> None:
         "WHERE i.doc_id = t.doc_id AND i.tag = t.tag AND contains(t.text, left(u.text, 20)))"
     ).fetchone()
     assert bad == (0,)
+
+
+def test_letter_context_gives_the_category_in_force_and_the_support_offered() -> None:
+    c = duckdb.connect()
+    for table in contracts.TABLES.values():
+        c.execute(contracts.ddl(table))
+    queries.create_views(c)
+    c.execute("INSERT INTO documents VALUES ('l1', 'l1', 'hmi_letter', NULL, '', 0, NULL, 0, 'test', NULL)")
+    c.execute("INSERT INTO documents VALUES ('p1', 'p1', 'la_plan', NULL, '', 0, NULL, 0, 'test', NULL)")
+    c.execute(
+        "INSERT INTO letters (doc_id, status, visit_dates, school_name) VALUES ('l1', 'ok', [DATE '2013-02-05'], 'A')"
+    )
+    c.execute("INSERT INTO letter_school VALUES ('l1', 1, 2, 1.0, 'urn', 'A', 'A', 'Testshire')")
+    c.execute("INSERT INTO school_lineage VALUES (1, 2, 1), (2, 2, 0)")
+    # categorised under the old URN in 2012/13, under the new one in 2013/14
+    c.execute(
+        "INSERT INTO la_categories VALUES (1, 'Testshire', '2012/13', DATE '2012-09-01', DATE '2013-08-31', "
+        "'inadequate', 'high', ['la_adviser_consultant']), (2, 'Testshire', '2013/14', DATE '2013-09-01', "
+        "DATE '2014-08-31', 'good', NULL, [])"
+    )
+    c.execute("INSERT INTO la_plans VALUES ('p1', 'testshire', 'Plan', 2012)")
+    offers = [
+        (1, None, "school_improvement_partner"),
+        (2, "inadequate", "national_leader_of_education"),
+        (3, "good", "partner_school"),
+        (4, "inadequate", None),
+    ]
+    for n, category, support in offers:
+        c.execute("INSERT INTO la_support_offer VALUES ('p1', ?, ?, 'h', 't', ?, 0, 1)", [n, category, support])
+    got = c.execute(
+        "SELECT academic_year, la_category, floor_risk, support_given, support_offered FROM letter_context"
+    ).fetchall()
+    assert got == [
+        (
+            "2012/13",
+            "inadequate",
+            "high",
+            ["la_adviser_consultant"],
+            ["national_leader_of_education", "school_improvement_partner"],
+        )
+    ]

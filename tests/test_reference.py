@@ -452,7 +452,10 @@ def test_la_categories_missing_column() -> None:
 
 
 def test_la_category_for_a_school_not_in_the_schools_table_is_rejected() -> None:
-    data = b"urn,la_name,academic_year,la_category,floor_risk,support_given\n900101,Luton,2012/13,good,,\n123,Luton,2012/13,good,,\n"
+    data = (
+        b"urn,la_name,academic_year,la_category,floor_risk,support_given\n"
+        b"900101,Luton,2012/13,good,,\n123,Luton,2012/13,good,,\n"
+    )
     rows, rejects = load_la_categories(data, "cats.csv", {"Luton"}, {900101})
     assert [r["urn"] for r in rows] == [900101]
     assert [(r["row"], r["reason"]) for r in rejects] == [(2, "unknown_urn")]
