@@ -92,10 +92,14 @@ def normalise_name(name: str) -> str:
     """
     s = _APOSTROPHES.sub("", name.lower().replace("&", " and "))
     s = " ".join(re.sub(r"[^a-z0-9]+", " ", s).split())
-    for pattern, repl in _SYNONYMS:
-        s = pattern.sub(repl, s)
-    s = _GENERIC.sub(" ", s)
-    return " ".join(s.split())
+    for _ in range(4):  # removing a word can make a new synonym ("c and e" → "c e" → "ce"): run to a fixpoint
+        before = s
+        for pattern, repl in _SYNONYMS:
+            s = pattern.sub(repl, s)
+        s = " ".join(_GENERIC.sub(" ", s).split())
+        if s == before:
+            break
+    return s
 
 
 def normalise_la(name: str) -> str:

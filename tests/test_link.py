@@ -528,3 +528,8 @@ def test_run_with_a_reference_file_missing_a_column_fails_naming_it(
     with pytest.raises(PipelineError, match=re.escape(f"{file}: missing column '{column}'")):
         link.run(parsed, folder, tmp_path / "linked", PARAMS)
     assert not (tmp_path / "linked").exists()
+
+
+def test_normalise_name_regression_c_and_e() -> None:
+    """Found by hypothesis: removing "and" made a new "c e" that the next pass folded."""
+    assert normalise_name("C&E") == normalise_name(normalise_name("C&E")) == "ce"
