@@ -1,9 +1,9 @@
 """Stage ``classify``: every unit of every document gets issue tags, a polarity and support types.
 
 The core functions take the spaCy pipeline, the encoder and the trained model
-as arguments; the shell (`run`) reads the documents table and writes the
-``units``, ``issues`` and ``unit_embeddings`` tables. Each unit is embedded
-once; its vector is kept for search.
+as arguments. The stage shell (`run`) needs no encoder: it reads the units and
+the vectors the ``embed`` stage made (each unit is embedded once, and search
+uses the same vectors) and writes the ``units`` and ``issues`` tables.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 from pipeline import contracts
 from pipeline.contracts import ISSUE_TAGS
 from pipeline.encoder import Encoder
+from pipeline.errors import PipelineError
 from pipeline.support import find_support
 from pipeline.train import TrainedModel
 from pipeline.units import Unit, units
@@ -137,20 +138,43 @@ def classify_documents(
     return all_units, all_issues, all_emb
 
 
-def run(documents: Path, model: TrainedModel, encoder: Encoder, nlp: Language, out: Path) -> dict[str, int]:
-    """The shell: documents.parquet → units, issues and unit_embeddings Parquet files in ``out``."""
+def classify_spans(
+    spans: Sequence[dict[str, Any]], vectors: dict[str, np.ndarray], model: TrainedModel
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``units`` and ``issues`` rows of embedded units (``unit_spans`` rows and their vectors by unit_id)."""
+    by_doc: dict[str, list[Unit]] = {}
+    for r in spans:
+        by_doc.setdefault(r["doc_id"], []).append(Unit(r["unit_id"], r["start"], r["end"], r["text"], r["kind"]))
+    unit_rows: list[dict[str, Any]] = []
+    issue_rows: list[dict[str, Any]] = []
+    for doc_id, us in by_doc.items():
+        emb = np.stack([vectors[u.unit_id] for u in us])
+        rows = _rows(doc_id, us, emb, "", model)
+        unit_rows.extend(rows[0])
+        issue_rows.extend(rows[1])
+    return unit_rows, issue_rows
+
+
+def run(unit_spans: Path, embeddings: Path, model: TrainedModel, out: Path) -> dict[str, int]:
+    """The shell: the embed stage's ``unit_spans`` and ``unit_embeddings`` → ``units`` and ``issues`` in ``out``."""
     import pandas as pd
 
-    docs = pd.read_parquet(documents, columns=["doc_id", "text"])
-    unit_rows, issue_rows, emb_rows = classify_documents(
-        zip(docs["doc_id"], docs["text"], strict=True), nlp, encoder, model
-    )
+    spans: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in pd.read_parquet(unit_spans).to_dict("records")
+    ]
+    emb = pd.read_parquet(embeddings, columns=["unit_id", "vector"])
+    vectors = {k: np.asarray(v, dtype=np.float32) for k, v in zip(emb["unit_id"], emb["vector"], strict=True)}
+    missing = [r["unit_id"] for r in spans if r["unit_id"] not in vectors]
+    if missing:
+        raise PipelineError(
+            f"classify: {len(missing)} units have no embedding (e.g. {missing[0]}); re-run the embed stage"
+        )
+    unit_rows, issue_rows = classify_spans(spans, vectors, model)
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
     for table, rows in (
         (contracts.UNITS, unit_rows),
         (contracts.ISSUES, issue_rows),
-        (contracts.UNIT_EMBEDDINGS, emb_rows),
     ):
         contracts.frame(table, rows).to_parquet(out / f"{table.name}.parquet", index=False)
         counts[table.name] = len(rows)

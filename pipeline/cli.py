@@ -121,6 +121,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
     sources = {"documents": args.documents, "rejects": args.rejects}
     sources.update({name: args.parsed / f"{name}.parquet" for name in load.PARSE_TABLES})
+    sources.update({name: args.embedded / f"{name}.parquet" for name in load.EMBED_TABLES})
     sources.update({name: args.classified / f"{name}.parquet" for name in load.CLASSIFY_TABLES})
     sources.update({name: args.linked / f"{name}.parquet" for name in load.LINK_TABLES})
     counts = load.run(sources, args.warehouse)
@@ -168,16 +169,33 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_embed(args: argparse.Namespace) -> int:
+    """Run the embed stage."""
+    from pipeline import embed
+    from pipeline.encoder import LazyEncoder
+    from pipeline.units import make_nlp
+
+    params = _stage_params(args.params, "embed", embed.EmbedParams)
+    counts = embed.run(
+        args.documents, args.queries, args.cache, args.out, LazyEncoder(params.batch_size), make_nlp(), params
+    )
+    print(
+        f"embed: {counts['unit_spans']} units, {counts['queries']} queries; "
+        f"{counts['encoded']} texts encoded, the rest from the cache -> {args.out}/"
+    )
+    return 0
+
+
 def cmd_classify(args: argparse.Namespace) -> int:
     """Run the classify stage, or classify TEXT arguments / stdin lines."""
     from pipeline import classify, train
     from pipeline.encoder import load_encoder
 
     model = train.load(args.model)
-    if args.documents:
-        from pipeline.units import make_nlp
-
-        counts = classify.run(args.documents, model, load_encoder(), make_nlp(), args.out)
+    if args.embedded:
+        counts = classify.run(
+            args.embedded / "unit_spans.parquet", args.embedded / "unit_embeddings.parquet", model, args.out
+        )
         print("classify: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + f" -> {args.out}/")
         return 0
     texts = list(args.texts) or [line.rstrip("\n") for line in sys.stdin if line.strip()]
@@ -347,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rejects", type=Path, default=config.REJECTS)
     p.add_argument("--parsed", type=Path, default=config.PARSED_DIR, help="the parse stage's output")
     p.add_argument("--linked", type=Path, default=config.LINKED_DIR, help="the link stage's output")
+    p.add_argument("--embedded", type=Path, default=config.EMBEDDED_DIR, help="the embed stage's output")
     p.add_argument("--classified", type=Path, default=config.CLASSIFIED_DIR, help="the classify stage's output")
     p.add_argument("--warehouse", type=Path, default=config.WAREHOUSE)
     p.set_defaults(func=cmd_load)
@@ -382,6 +401,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = add(
+        "embed",
+        "Stage embed: cut every document into units and embed each once (cached by text).",
+        "ofsted-nlp embed --documents corpus/interim/documents.parquet --out corpus/interim/embedded",
+    )
+    p.add_argument("--documents", type=Path, default=config.DOCUMENTS)
+    p.add_argument("--queries", type=Path, help="judged search queries to embed for evaluation")
+    p.add_argument("--cache", type=Path, default=config.EMBEDDING_CACHE, help="vectors kept between runs")
+    p.add_argument("--out", type=Path, default=config.EMBEDDED_DIR)
+    p.add_argument("--params", type=Path, default=config.PARAMS)
+    p.set_defaults(func=cmd_embed)
+
+    p = add(
         "classify",
         "Tag units with issue tags, polarity and support types: TEXT arguments, stdin lines, or (stage) documents.",
         'echo "Governors do not challenge leaders." | ofsted-nlp classify --format jsonl',
@@ -389,7 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("texts", nargs="*", metavar="TEXT", help="units to classify (default: one per line of stdin)")
     p.add_argument("--format", choices=("jsonl", "table"), default="table", help="output format for TEXT")
     p.add_argument("--model", type=Path, default=config.MODEL_DIR, help="the trained tagger")
-    p.add_argument("--documents", type=Path, help="stage mode: classify every unit of documents.parquet")
+    p.add_argument("--embedded", type=Path, help="stage mode: classify every unit the embed stage wrote there")
     p.add_argument("--out", type=Path, default=config.CLASSIFIED_DIR, help="stage mode: output folder")
     p.set_defaults(func=cmd_classify)
 

@@ -235,6 +235,22 @@ SECTIONS = Table(
     ("doc_id", "n"),
 )
 
+UNIT_SPANS = Table(
+    "unit_spans",
+    "Every unit the embed stage cut and embedded (interim: classify turns it into units; not in the warehouse).",
+    (
+        _c("unit_id", "VARCHAR", "sha256 of doc_id, start and end, first 16 hex digits"),
+        _c("doc_id", "VARCHAR", "documents.doc_id"),
+        _c("n", "INTEGER", "1-based position in the document"),
+        _c("kind", "VARCHAR", "sentence, bullet or sub_bullet"),
+        _c("text", "VARCHAR", "the unit, whitespace folded"),
+        _c("start", "BIGINT", "offset in documents.text"),
+        _c("end", "BIGINT", "end offset (exclusive)"),
+    ),
+    ("unit_id",),
+    {"kind": frozenset({"sentence", "bullet", "sub_bullet"})},
+)
+
 UNITS = Table(
     "units",
     "Every sentence and bullet item of every document (pipeline/units.py), with its polarity and support.",
@@ -273,10 +289,10 @@ ISSUES = Table(
 
 UNIT_EMBEDDINGS = Table(
     "unit_embeddings",
-    "The sentence embedding of every unit, computed once and shared by the classifier and search.",
+    "The sentence embedding of every unit, computed once (stage embed) and shared by the classifier and search.",
     (
         _c("unit_id", "VARCHAR", "units.unit_id"),
-        _c("model", "VARCHAR", "the encoder's name and package"),
+        _c("model", "VARCHAR", "the encoder's name, package and its version"),
         _c("vector", "FLOAT[384]", "unit-length embedding"),
     ),
     ("unit_id",),
@@ -577,6 +593,7 @@ TABLES: dict[str, Table] = {
         LA_RAG_AREAS,
         LA_FLOOR_RISK,
         LA_SUCCESS_CRITERIA,
+        UNIT_SPANS,
         UNITS,
         ISSUES,
         UNIT_EMBEDDINGS,

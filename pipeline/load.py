@@ -34,7 +34,9 @@ PARSE_TABLES = (
     "la_success_criteria",
 )
 """Tables the parse stage writes (`pipeline.parse.OUTPUTS`)."""
-CLASSIFY_TABLES = ("units", "issues", "unit_embeddings")
+EMBED_TABLES = ("unit_embeddings",)
+"""Tables of the embed stage that the warehouse holds."""
+CLASSIFY_TABLES = ("units", "issues")
 """Tables the classify stage writes."""
 LINK_TABLES = (
     "schools",
@@ -47,7 +49,7 @@ LINK_TABLES = (
     "unmatched",
 )
 """Tables the link stage writes."""
-WAREHOUSE_TABLES = ("documents", "rejects", *PARSE_TABLES, *CLASSIFY_TABLES, *LINK_TABLES)
+WAREHOUSE_TABLES = ("documents", "rejects", *PARSE_TABLES, *EMBED_TABLES, *CLASSIFY_TABLES, *LINK_TABLES)
 
 
 def build(con: duckdb.DuckDBPyConnection, sources: dict[str, Path]) -> dict[str, int]:

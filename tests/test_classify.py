@@ -21,6 +21,7 @@ from tests.test_train import tiny_units
 def fake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     enc = FakeEncoder(dim=384)
     monkeypatch.setattr(encoder, "load_encoder", lambda batch_size=64: enc)
+    monkeypatch.setattr(encoder, "LazyEncoder", lambda batch_size=64: enc)
     units = tiny_units()
     model, _ = train.fit(units, enc.encode([u.text for u in units]), train.TrainParams(folds=3, min_tag_n=3), enc.name)
     train.save(model, tmp_path / "tagger")
@@ -62,11 +63,30 @@ def test_stage_mode_writes_units_issues_and_embeddings(
             "text": ["Governors do not challenge leaders. Pupils read well.", "- improve the teaching of mathematics"],
         }
     ).to_parquet(docs)
-    out = tmp_path / "classified"
-    assert cli.main(["classify", "--documents", str(docs), "--model", str(fake_model), "--out", str(out)]) == 0
+    embedded, out = tmp_path / "embedded", tmp_path / "classified"
+    args = ["embed", "--documents", str(docs), "--cache", str(tmp_path / "cache.parquet"), "--out", str(embedded)]
+    assert cli.main(args) == 0
+    assert capsys.readouterr().out.startswith("embed: 3 units, 0 queries; 3 texts encoded")
+    assert cli.main(["classify", "--embedded", str(embedded), "--model", str(fake_model), "--out", str(out)]) == 0
     assert capsys.readouterr().out.startswith("classify: 3 units, ")
-    for table in (contracts.UNITS, contracts.ISSUES, contracts.UNIT_EMBEDDINGS):
+    for table in (contracts.UNITS, contracts.ISSUES):
         contracts.check(pd.read_parquet(out / f"{table.name}.parquet"), table)
+    contracts.check(pd.read_parquet(embedded / "unit_embeddings.parquet"), contracts.UNIT_EMBEDDINGS)
+
+
+def test_classify_says_when_a_unit_has_no_embedding(
+    fake_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    embedded = tmp_path / "embedded"
+    embedded.mkdir()
+    spans = [
+        {"unit_id": "u1", "doc_id": "a", "n": 1, "kind": "sentence", "text": "Pupils read well.", "start": 0, "end": 17}
+    ]
+    contracts.frame(contracts.UNIT_SPANS, spans).to_parquet(embedded / "unit_spans.parquet", index=False)
+    contracts.frame(contracts.UNIT_EMBEDDINGS, []).to_parquet(embedded / "unit_embeddings.parquet", index=False)
+    args = ["classify", "--embedded", str(embedded), "--model", str(fake_model), "--out", str(tmp_path / "c")]
+    assert cli.main(args) == 2
+    assert "1 units have no embedding (e.g. u1); re-run the embed stage" in capsys.readouterr().err
 
 
 def test_extract_issues_fills_the_record_with_grounded_tags(
