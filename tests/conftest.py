@@ -79,7 +79,7 @@ def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _hand_labelled_units(tmp / "classified")
     sources = {"documents": documents, "rejects": rejects}
     sources.update({n: tmp / "parsed" / f"{n}.parquet" for n in load.PARSE_TABLES})
-    sources.update({n: tmp / "classified" / f"{n}.parquet" for n in load.CLASSIFY_TABLES})
+    sources.update({n: tmp / "classified" / f"{n}.parquet" for n in (*load.EMBED_TABLES, *load.CLASSIFY_TABLES)})
     sources.update({n: tmp / "linked" / f"{n}.parquet" for n in load.LINK_TABLES})
     path = tmp / "ofsted.duckdb"
     load.run(sources, path)
