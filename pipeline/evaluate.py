@@ -268,3 +268,44 @@ def run_tagger(
     rows = [{"tag": t, "f1": per[t]["f1"], "n": per[t]["n"]} for t in ISSUE_TAGS]
     plot_out.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     return metrics
+
+
+def run_search(
+    warehouse: Path, queries: Path, query_embeddings: Path, params: dict[str, Any], out: Path
+) -> dict[str, Any]:
+    """Score the search on the judged queries (hybrid, dense, lexical) and write ``metrics/search.json``.
+
+    The query vectors come from the embed stage, so no model is loaded here.
+    """
+    import duckdb
+
+    from pipeline.embed import read_queries
+    from pipeline.errors import PipelineError
+    from pipeline.search import SearchParams, evaluate_search, load_index
+
+    known = set(SearchParams.__dataclass_fields__)
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise PipelineError(f"unknown search params {unknown}; valid: {sorted(known)}")
+    qe = pd.read_parquet(query_embeddings)
+    vectors = {q: np.asarray(v, dtype=np.float32) for q, v in zip(qe["query_id"], qe["vector"], strict=True)}
+    judged = read_queries(queries)
+    missing = [q["query_id"] for q in judged if q["query_id"] not in vectors]
+    if missing:
+        raise PipelineError(f"queries {missing} have no embedding in {query_embeddings}; re-run the embed stage")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        index = load_index(con, SearchParams(**params))
+    finally:
+        con.close()
+    ids = set(index.meta["unit_id"])
+    unknown_units = sorted({u for q in judged for u in q["relevant"] if u not in ids})
+    metrics = evaluate_search(index, judged, vectors)
+    metrics["n_judged_units_not_in_warehouse"] = len(unknown_units)
+    metrics["note"] = (
+        "Judged by reading (corpus/labels/SEARCH_QUERIES.md); alpha and per_doc were set before the queries were "
+        "scored, not tuned on them. Ranking without grouping or filters, over every unit of the warehouse."
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return metrics

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -66,7 +70,14 @@ def _hand_labelled_units(out: Path) -> None:
     out.mkdir(parents=True)
     contracts.frame(contracts.UNITS, units).to_parquet(out / "units.parquet", index=False)
     contracts.frame(contracts.ISSUES, issues).to_parquet(out / "issues.parquet", index=False)
-    contracts.frame(contracts.UNIT_EMBEDDINGS, []).to_parquet(out / "unit_embeddings.parquet", index=False)
+    # vectors of a fake encoder (tests/fakes.py), so search runs without the model
+    from tests.fakes import FakeEncoder
+
+    vectors = FakeEncoder(dim=384).encode([u["text"] for u in units])
+    embeddings = [
+        {"unit_id": u["unit_id"], "model": "fake-bag-of-words", "vector": v.tolist()} for u, v in zip(units, vectors)
+    ]
+    contracts.frame(contracts.UNIT_EMBEDDINGS, embeddings).to_parquet(out / "unit_embeddings.parquet", index=False)
 
 
 @pytest.fixture(scope="session")
@@ -84,3 +95,23 @@ def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp / "ofsted.duckdb"
     load.run(sources, path)
     return path
+
+
+def dvc(work: Path, *args: str) -> str:
+    """Run dvc in a scratch repository with this venv's tools on PATH; fail with its output."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    run = subprocess.run(["dvc", *args], cwd=work, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout
+
+
+@pytest.fixture(scope="session")
+def built_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A scratch copy of the repository after `dvc repro` (slow: embeds and trains): its path and the output."""
+    work = tmp_path_factory.mktemp("repo")
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(ROOT / name, work / name)
+    for name in ("pipeline", "corpus/raw", "corpus/gold", "corpus/labels", "corpus/reference", "notebooks"):
+        shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    dvc(work, "init", "--no-scm", "-q")
+    return work, dvc(work, "repro")

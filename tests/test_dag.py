@@ -3,37 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipeline import queries
-from tests.conftest import ROOT
+from tests.conftest import dvc
 
 
 @pytest.mark.slow
-def test_dvc_repro_builds_the_warehouse(tmp_path: Path) -> None:
-    work = tmp_path / "repo"
-    work.mkdir()
-    for name in ("dvc.yaml", "params.yaml"):
-        shutil.copy(ROOT / name, work / name)
-    for name in ("pipeline", "corpus/raw", "corpus/gold", "corpus/labels", "corpus/reference"):
-        shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-
-    def dvc(*args: str) -> str:
-        run = subprocess.run(["dvc", *args], cwd=work, env=env, capture_output=True, text=True)
-        assert run.returncode == 0, run.stdout + run.stderr
-        return run.stdout
-
-    dvc("init", "--no-scm", "-q")
-    out = dvc("repro")
-    for stage in ("ingest", "parse", "link", "train", "classify", "load", "evaluate"):
+def test_dvc_repro_builds_the_warehouse(built_repo: tuple[Path, str]) -> None:
+    work, out = built_repo
+    for stage in ("ingest", "parse", "link", "embed", "train", "classify", "load", "evaluate"):
         assert f"Running stage '{stage}'" in out
     assert "ingest: 6 documents, 0 rejects" in out
     con = duckdb.connect(str(work / "warehouse" / "ofsted.duckdb"), read_only=True)
@@ -67,4 +49,4 @@ def test_dvc_repro_builds_the_warehouse(tmp_path: Path) -> None:
         "embedding+keywords",
         "embedding+keywords+ngrams",
     }
-    assert "up to date" in dvc("repro")
+    assert "up to date" in dvc(work, "repro")
