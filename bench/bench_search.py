@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import itertools
 import os
 import resource
 import time
@@ -162,8 +163,16 @@ def synthetic_meta(texts: list[str], rng: np.random.Generator) -> pd.DataFrame:
     ends = np.cumsum(lens)
     doc_first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     start = ends - lens - (ends - lens)[doc_first][doc_of]
-    n_tags = rng.choice(4, n, p=[0.4, 0.3, 0.2, 0.1]).tolist()
-    tag_idx = rng.integers(0, len(TAGS), (n, 3)).tolist()
+    # 0–3 tags a unit, drawn from every combination (rows share list objects: cheap, and never mutated)
+    n_tags = rng.choice(4, n, p=[0.4, 0.3, 0.2, 0.1])
+    tags = np.empty(n, dtype=object)
+    for r in range(4):
+        combos = list(itertools.combinations(TAGS, r))
+        pool = np.empty(len(combos), dtype=object)
+        for j, c in enumerate(combos):
+            pool[j] = list(c)
+        at = np.flatnonzero(n_tags == r)
+        tags[at] = pool[rng.integers(0, len(pool), len(at))]
     return pd.DataFrame(
         {
             "unit_id": [f"u{i:08d}" for i in range(n)],
@@ -179,7 +188,7 @@ def synthetic_meta(texts: list[str], rng: np.random.Generator) -> pd.DataFrame:
             "date": date_d[doc_of],
             "letter_kind": kind_d[doc_of],
             "phase": per_doc(PHASES, [0.55, 0.25, 0.03, 0.07, 0.05, 0.05]),
-            "tags": [sorted({TAGS[j] for j in row[:k]}) for row, k in zip(tag_idx, n_tags)],
+            "tags": tags,
             "next_outcome": per_doc(OUTCOMES),
         },
         columns=list(META_COLUMNS),
@@ -213,35 +222,6 @@ def pct(ms: np.ndarray) -> str:
     return f"p50 {np.percentile(ms, 50):7.1f}  p95 {np.percentile(ms, 95):7.1f} ms"
 
 
-def mask_copyfix(index: SearchIndex, **filters: Any) -> np.ndarray:
-    """`SearchIndex.mask` with its date filter's array made writable (the only change), same cost.
-
-    Used only when the real `mask` raises "output array is read-only" (pandas >= 3 returns
-    read-only arrays from ``Series.to_numpy()`` under copy-on-write, and `mask` does ``ok &= ...`` on one).
-    """
-    since, until = filters.pop("since", None), filters.pop("until", None)
-    keep = SearchIndex.mask(index, **filters)
-    if since is not None or until is not None:
-        dates = index.meta["date"]
-        ok = np.array(dates.notna().to_numpy(), dtype=bool)
-        if since is not None:
-            ok &= dates.map(lambda d: d is not None and d == d and d >= since).to_numpy(dtype=bool)
-        if until is not None:
-            ok &= dates.map(lambda d: d is not None and d == d and d <= until).to_numpy(dtype=bool)
-        keep &= ok
-    return keep
-
-
-def patch_mask_if_broken(index: SearchIndex) -> None:
-    """Swap in `mask_copyfix` (on this instance only) if ``mask(since=...)`` raises; says so."""
-    try:
-        index.mask(since=dt.date(2020, 1, 1))
-    except ValueError as e:
-        print(f"  BUG: SearchIndex.mask(since=...) raises ValueError({e!r}); timing with a copy of mask whose")
-        print("       date array is np.array(..., dtype=bool) instead (same work; see mask_copyfix)")
-        index.mask = lambda **f: mask_copyfix(index, **f)  # type: ignore[method-assign]
-
-
 def build(n: int, rng: np.random.Generator) -> SearchIndex:
     """A `SearchIndex` of ``n`` synthetic units (prints the build times)."""
     t0 = time.perf_counter()
@@ -256,7 +236,6 @@ def build(n: int, rng: np.random.Generator) -> SearchIndex:
     t3 = time.perf_counter()
     print(f"\n== {n:,} units, {meta['doc_id'].nunique():,} documents, {len(bm25.vocabulary)} terms ==")
     print(f"  synthetic data {t1 - t0:5.1f} s | BM25.build {t2 - t1:5.1f} s | rest of SearchIndex() {t3 - t2:5.2f} s")
-    patch_mask_if_broken(index)
     return index
 
 
