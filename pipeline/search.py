@@ -186,11 +186,16 @@ class SearchIndex:
         """Which units pass the filters (each None is no filter; LA and phase ignore case)."""
         c = self._columns
         keep = np.ones(len(self.meta), dtype=bool)
-        for value, column in ((la, "la"), (kind, "letter_kind"), (doc_type, "doc_type"), (phase, "phase")):
+        for value, column in (
+            (la, "la"),
+            (kind, "letter_kind"),
+            (doc_type, "doc_type"),
+            (phase, "phase"),
+            (polarity, "polarity"),
+        ):
             if value is not None:
-                keep &= c[column] == (value.lower() if column in ("la", "phase") else value)
-        if polarity is not None:
-            keep &= c["polarity"] == polarity
+                code = self._codes[column].get(value.lower() if column in ("la", "phase") else value, -2)
+                keep &= c[column] == code
         if tag is not None:
             keep &= c["tag:" + tag] if "tag:" + tag in c else np.zeros(len(keep), dtype=bool)
         if since is not None:
@@ -200,17 +205,26 @@ class SearchIndex:
         return keep
 
     def _filter_columns(self) -> dict[str, np.ndarray]:
-        """The filterable columns as numpy arrays (built once, so a filter is a vector comparison)."""
+        """The filterable columns as integer codes and flags, built once, so a filter is one vector comparison."""
+        import pandas as pd
+
         m = self.meta
         cols: dict[str, np.ndarray] = {}
-        for name in ("la", "phase"):
-            cols[name] = np.array([str(v).lower() if isinstance(v, str) else "" for v in m[name]], dtype=object)
-        for name in ("letter_kind", "doc_type", "polarity"):
-            cols[name] = np.array([v if isinstance(v, str) else "" for v in m[name]], dtype=object)
+        self._codes: dict[str, dict[str, int]] = {}
+        for name in ("la", "phase", "letter_kind", "doc_type", "polarity"):
+            values = m[name].where(m[name].notna(), None)
+            if name in ("la", "phase"):
+                values = values.map(lambda v: v.lower() if isinstance(v, str) else None)
+            codes, uniques = pd.factorize(values)  # a missing value gets -1
+            cols[name] = np.asarray(codes)
+            self._codes[name] = {str(u): i for i, u in enumerate(uniques)}
         cols["date"] = np.array([d.toordinal() if isinstance(d, dt.date) else 0 for d in m["date"]], dtype=np.int64)
-        for i, tags in enumerate(m["tags"]):
-            for t in tags:
-                cols.setdefault("tag:" + t, np.zeros(len(m), dtype=bool))[i] = True
+        exploded = m["tags"].explode()
+        for tag, rows in exploded.groupby(exploded, sort=False).groups.items():
+            flags = np.zeros(len(m), dtype=bool)
+            flags[np.asarray(rows, dtype=np.int64)] = True
+            cols["tag:" + str(tag)] = flags
+        cols["doc"] = np.asarray(pd.factorize(m["doc_id"])[0])
         return cols
 
     def scores(self, query: str, query_vector: np.ndarray | None, alpha: float | None = None) -> np.ndarray:
@@ -228,14 +242,23 @@ class SearchIndex:
         idx = np.flatnonzero(keep)
         if not len(idx):
             return []
-        order = idx[np.argsort(-scores[idx], kind="stable")]
+        # sort only the best few hundred; widen to a full sort only if grouping leaves fewer than k
+        pool = max(200, 10 * k * (per_doc or 1))
+        if len(idx) > pool:
+            top = idx[np.argpartition(-scores[idx], pool)[:pool]]
+            out = self._take(top[np.lexsort((top, -scores[top]))], k, per_doc)
+            if len(out) == k:
+                return out
+        return self._take(idx[np.lexsort((idx, -scores[idx]))], k, per_doc)
+
+    def _take(self, order: np.ndarray, k: int, per_doc: int | None) -> list[int]:
         if per_doc is None:
             return [int(i) for i in order[:k]]
         out: list[int] = []
-        seen: dict[str, int] = {}
-        docs = self.meta["doc_id"].to_numpy()
+        seen: dict[int, int] = {}
+        docs = self._columns["doc"]
         for i in order:
-            d = docs[i]
+            d = int(docs[i])
             if seen.get(d, 0) >= per_doc:
                 continue
             seen[d] = seen.get(d, 0) + 1

@@ -155,3 +155,43 @@ def test_real_model_search_on_the_sample(built_repo: tuple[Path, str]) -> None:
     assert all("APP" in t or "ssessing pupils" in t for t in app["text"].iloc[:3])
     metrics = json.loads((work / "metrics" / "search.json").read_text())
     assert metrics["n_queries"] == 20 and metrics["n_judged_units_not_in_warehouse"] == 0
+
+
+def test_rank_with_a_candidate_pool_equals_a_full_sort() -> None:
+    rng = np.random.default_rng(0)
+    n = 3000
+    meta = pd.DataFrame(
+        {
+            "unit_id": [f"u{i}" for i in range(n)],
+            "doc_id": [f"d{i // 40}" for i in range(n)],  # long documents: grouping must skip many
+            "doc_type": "hmi_letter",
+            "text": "text",
+            "start": 0,
+            "end": 4,
+            "section": None,
+            "polarity": "neutral",
+            "school": None,
+            "la": None,
+            "date": None,
+            "letter_kind": None,
+            "phase": None,
+            "tags": [[] for _ in range(n)],
+            "next_outcome": None,
+        }
+    )
+    index = SearchIndex(meta[list(search.META_COLUMNS)], np.zeros((n, 4), dtype=np.float32))
+    scores = np.round(rng.random(n), 2)  # many ties
+    keep = rng.random(n) > 0.3
+    for k, per_doc in ((10, 2), (10, None), (300, 1), (5, 40)):
+        order = sorted(np.flatnonzero(keep), key=lambda i: (-scores[i], i))
+        want: list[int] = []
+        seen: dict[str, int] = {}
+        for i in order:
+            d = meta["doc_id"][i]
+            if per_doc is not None and seen.get(d, 0) >= per_doc:
+                continue
+            seen[d] = seen.get(d, 0) + 1
+            want.append(int(i))
+            if len(want) == k:
+                break
+        assert index.rank(scores, keep, k, per_doc) == want, (k, per_doc)
