@@ -227,10 +227,22 @@ class SearchIndex:
         cols["doc"] = np.asarray(pd.factorize(m["doc_id"])[0])
         return cols
 
-    def scores(self, query: str, query_vector: np.ndarray | None, alpha: float | None = None) -> np.ndarray:
-        """Hybrid score of every unit (``alpha`` 1 = cosine only, 0 = BM25 only)."""
+    def scores(
+        self, query: str, query_vector: np.ndarray | None, alpha: float | None = None, keep: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Hybrid score of every unit (``alpha`` 1 = cosine only, 0 = BM25 only).
+
+        With ``keep``, the cosine is computed for the kept units only (the others
+        score as if their cosine were 0): a narrow filter makes the query cheap.
+        """
         a = self.params.alpha if alpha is None else alpha
-        dense = self.vectors @ query_vector if query_vector is not None and a > 0 else np.zeros(len(self.meta))
+        dense = np.zeros(len(self.meta))
+        if query_vector is not None and a > 0:
+            if keep is not None and keep.sum() < len(keep) // 2:
+                rows = np.flatnonzero(keep)
+                dense[rows] = self.vectors[rows] @ query_vector
+            else:
+                dense = self.vectors @ query_vector
         assert self.bm25 is not None
         lexical = self.bm25.scores(query) if a < 1 else np.zeros(len(self.meta))
         top = lexical.max() if len(lexical) else 0.0
@@ -291,7 +303,7 @@ class SearchIndex:
         keep = self.mask(**filters)
         if exclude_doc is not None:
             keep &= (self.meta["doc_id"] != exclude_doc).to_numpy()
-        scores = self.scores(query, query_vector, alpha)
+        scores = self.scores(query, query_vector, alpha, keep)
         rows = self.rank(scores, keep, k, self.params.per_doc if per_doc == -1 else per_doc)
         out = self.meta.iloc[rows].copy()
         qv = query_vector if query_vector is not None else None
