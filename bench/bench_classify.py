@@ -48,6 +48,22 @@ def main() -> None:
     print(f"  classify (units + encode + tag + support):   {full:6.0f} units/s   (target >= 120)")
     print(f"  share of the bare model's speed:             {full / bare:6.0%}")
     print(f"  issues rows: {len(issue_rows)}")
+
+    # letter-length sentences (12–25 words, invented wording; the bench_search word bank)
+    import numpy as np
+    from bench_search import letter_sentences
+
+    sentences = letter_sentences(250, np.random.default_rng(7)) * 4  # 250 distinct (the bank holds 261), 1,000 in all
+    t0 = time.perf_counter()
+    enc.encode(sentences)
+    bare = len(sentences) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    classify.classify_texts(sentences, model, enc)
+    full = len(sentences) / (time.perf_counter() - t0)
+    print(f"letter-length sentences: {len(sentences)}")
+    print(f"  bare model (encode only):                     {bare:6.0f} units/s")
+    print(f"  classify (encode + tag + support):            {full:6.0f} units/s   (target >= 120)")
+    print(f"  share of the bare model's speed:             {full / bare:6.0%}")
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
