@@ -469,7 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "classify",
         "Tag units with issue tags, polarity and support types: TEXT arguments, stdin lines, or (stage) documents.",
-        'echo "Governors do not challenge leaders." | ofsted-nlp classify --format jsonl',
+        'ofsted-nlp classify "Governors do not challenge leaders." --format jsonl',
     )
     p.add_argument("texts", nargs="*", metavar="TEXT", help="units to classify (default: one per line of stdin)")
     p.add_argument("--format", choices=("jsonl", "table"), default="table", help="output format for TEXT")

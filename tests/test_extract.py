@@ -82,7 +82,9 @@ def test_folder_is_expanded_and_documents_typed(capsys: pytest.CaptureFixture[st
 
 def test_help_ends_with_an_example() -> None:
     for args in (["--help"], ["extract", "--help"], ["ingest", "--help"], ["parse", "--help"],
-                 ["load", "--help"], ["evaluate", "--help"], ["contracts", "--help"]):  # fmt: skip
+                 ["load", "--help"], ["evaluate", "--help"], ["contracts", "--help"], ["link", "--help"],
+                 ["embed", "--help"], ["classify", "--help"], ["train", "--help"], ["query", "--help"],
+                 ["sql", "--help"], ["search", "--help"]):  # fmt: skip
         out = subprocess.run(
             [sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True, check=True
         ).stdout

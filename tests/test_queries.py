@@ -254,3 +254,19 @@ def test_letter_context_gives_the_category_in_force_and_the_support_offered() ->
             ["national_leader_of_education", "school_improvement_partner"],
         )
     ]
+
+
+def test_query_and_sql_import_no_model_library(sample_warehouse: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pipeline.cli import main; "
+        "main(['query', 'school_timeline', '--warehouse', sys.argv[1]]); "
+        "main(['sql', 'SELECT 1', '--warehouse', sys.argv[1]]); "
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'spacy', 'sklearn') if m in sys.modules]; "
+        "sys.stderr.write(repr(heavy))"
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(sample_warehouse)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.strip() == "[]"

@@ -146,13 +146,15 @@ def test_cli_search_table_and_json(
 
 
 @pytest.mark.slow
-def test_real_model_search_on_the_sample(built_repo: tuple[Path, str]) -> None:
+def test_real_model_search_on_the_sample(built_repo: tuple[Path, str], capsys: pytest.CaptureFixture[str]) -> None:
     work, _ = built_repo
-    s = Searcher.open(work / "warehouse" / "ofsted.duckdb")
-    gov = s.similar("governors do not challenge leaders", k=5)
-    assert "governance" in gov["tags"].iloc[0] and gov["polarity"].iloc[0] == "weakness"
-    app = s.similar("APP", k=5)
-    assert all("APP" in t or "ssessing pupils" in t for t in app["text"].iloc[:3])
+    warehouse = ["--warehouse", str(work / "warehouse" / "ofsted.duckdb"), "--format", "json"]
+    assert cli.main(["search", "governors do not challenge leaders", "--k", "5", *warehouse]) == 0
+    gov = json.loads(capsys.readouterr().out)
+    assert "governance" in gov[0]["tags"] and gov[0]["polarity"] == "weakness"
+    assert cli.main(["search", "APP", "--k", "5", *warehouse]) == 0
+    app = json.loads(capsys.readouterr().out)
+    assert all("APP" in r["text"] or "ssessing pupils" in r["text"] for r in app[:3])
     metrics = json.loads((work / "metrics" / "search.json").read_text())
     assert metrics["n_queries"] == 20 and metrics["n_judged_units_not_in_warehouse"] == 0
 
