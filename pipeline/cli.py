@@ -135,6 +135,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from pipeline import evaluate
 
     m = evaluate.run(args.warehouse, args.gold, args.out, args.misses)
+    summary: dict[str, Any] = {
+        "extraction": {
+            "field_accuracy": m["field_accuracy"],
+            "n_field_values": m["n_field_values"],
+            "recommendations_f1": m["recommendations"]["f1"],
+            "support_types_f1": m["support_types"]["f1"],
+            "held_out": False,
+        }
+    }
     print(
         f"evaluate: field accuracy {m['field_accuracy']} over {m['n_field_values']} values in {m['n_letters']} "
         f"letters; recommendations F1 {m['recommendations']['f1']} (n={m['recommendations']['n_gold']}); "
@@ -150,6 +159,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"(keyword baseline {t['keyword_macro_f1']}), polarity accuracy {t['polarity_accuracy']} "
             f"-> {args.tagger_out}"
         )
+        summary["tagger"] = {
+            "chosen": t["chosen"],
+            "n_test_units": t["n_test_units"],
+            "macro_f1": t["macro_f1"],
+            "micro_f1": t["micro_f1"],
+            "polarity_accuracy": t["polarity_accuracy"],
+            "keyword_macro_f1": t["keyword_macro_f1"],
+            "support_types_rules_f1": t["support_types_rules"]["f1"],
+        }
     if args.search_queries:
         q = evaluate.run_search(
             args.warehouse, args.search_queries, args.query_embeddings, _params(args.params, "search"), args.search_out
@@ -159,6 +177,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"dense {q['dense']['ndcg@10']}, lexical {q['lexical']['ndcg@10']}; MRR hybrid {q['hybrid']['mrr']} "
             f"-> {args.search_out}"
         )
+        summary["search"] = {
+            "n_queries": q["n_queries"],
+            **{
+                f"{name}_{k.replace('@', '_at_')}": v
+                for name in ("hybrid", "dense", "lexical")
+                for k, v in q[name].items()
+            },
+        }
+    args.summary.parent.mkdir(parents=True, exist_ok=True)
+    args.summary.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return 0
 
 
@@ -443,6 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--query-embeddings", type=Path, default=config.EMBEDDED_DIR / "query_embeddings.parquet", help="from embed"
     )
     p.add_argument("--search-out", type=Path, default=config.SEARCH_METRICS, help="search metrics JSON")
+    p.add_argument("--summary", type=Path, default=config.SUMMARY_METRICS, help="headline figures (dvc metrics)")
     p.add_argument("--params", type=Path, default=config.PARAMS)
     p.set_defaults(func=cmd_evaluate)
 

@@ -29,6 +29,7 @@ EMBEDDED_DIR = INTERIM / "embedded"
 EMBEDDING_CACHE = INTERIM / "embedding_cache.parquet"
 SEARCH_QUERIES = Path("corpus/labels/search_queries.jsonl")
 SEARCH_METRICS = Path("metrics/search.json")
+SUMMARY_METRICS = Path("metrics/summary.json")
 TRAIN_METRICS = Path("metrics/train.json")
 TAGGER_METRICS = Path("metrics/tagger.json")
 TAGGER_PLOT = Path("metrics/tagger_per_tag.json")
