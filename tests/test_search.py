@@ -197,3 +197,26 @@ def test_rank_with_a_candidate_pool_equals_a_full_sort() -> None:
             if len(want) == k:
                 break
         assert index.rank(scores, keep, k, per_doc) == want, (k, per_doc)
+
+
+def test_index_of_a_warehouse_with_a_unit_without_vector_says_so() -> None:
+    import duckdb
+
+    from pipeline import contracts, queries
+
+    con = duckdb.connect()
+    for table in contracts.TABLES.values():
+        con.execute(contracts.ddl(table))
+    queries.create_views(con)
+    con.execute("INSERT INTO documents VALUES ('d', 'd', 'case_study', NULL, 'x', 1, NULL, 1, 'test', NULL)")
+    for n, uid in enumerate(("u1", "u2"), 1):
+        con.execute(
+            "INSERT INTO units VALUES (?, 'd', ?, 'sentence', 'Pupils read well.', 0, 17, 'strength', [], 'm')",
+            [uid, n],
+        )
+    con.execute("INSERT INTO unit_embeddings VALUES ('u1', 'fake', ?::FLOAT[384])", [[0.0] * 384])
+    with pytest.raises(search.PipelineError, match=r"1 units have no embedding \(e.g. u2\)"):
+        search.load_index(con)
+    con.execute("INSERT INTO unit_embeddings VALUES ('u2', 'fake', ?::FLOAT[384])", [[1.0] + [0.0] * 383])
+    index = search.load_index(con)
+    assert index.vectors.shape == (2, 384) and index.vectors[1, 0] == 1.0
