@@ -16,11 +16,11 @@ import numpy as np
 
 from pipeline import contracts
 from pipeline.contracts import ISSUE_TAGS
+from pipeline.embed import embed_texts, embedding_rows, unit_spans
 from pipeline.encoder import Encoder
 from pipeline.errors import PipelineError
 from pipeline.support import find_support
 from pipeline.train import TrainedModel
-from pipeline.units import Unit, units
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -53,8 +53,7 @@ def classify_document(
     doc_id: str, text: str, nlp: Language, encoder: Encoder, model: TrainedModel
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """The ``units``, ``issues`` and ``unit_embeddings`` rows of one document."""
-    us = units(doc_id, text, nlp)
-    return _rows(doc_id, us, encoder.encode([u.text for u in us]), encoder.name, model)
+    return classify_documents(iter([(doc_id, text)]), nlp, encoder, model)
 
 
 def record_issues(doc_id: str, text: str, nlp: Language, encoder: Encoder, model: TrainedModel) -> list[dict[str, Any]]:
@@ -67,100 +66,62 @@ def record_issues(doc_id: str, text: str, nlp: Language, encoder: Encoder, model
     ]
 
 
-def _rows(
-    doc_id: str, us: Sequence[Unit], emb: np.ndarray, encoder_name: str, model: TrainedModel
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    if not us:
-        return [], [], []
-    texts = [u.text for u in us]
-    scores, polarity = model.predict(texts, emb)
-    unit_rows, issue_rows, emb_rows = [], [], []
-    for i, u in enumerate(us):
-        unit_rows.append(
-            {
-                "unit_id": u.unit_id,
-                "doc_id": doc_id,
-                "n": i + 1,
-                "kind": u.kind,
-                "text": u.text,
-                "start": u.start,
-                "end": u.end,
-                "polarity": polarity[i],
-                "support_types": [t for t, _ in find_support(u.text)],
-                "model_version": model.version,
-            }
-        )
-        emb_rows.append({"unit_id": u.unit_id, "model": encoder_name, "vector": emb[i].tolist()})
-        for j, tag in enumerate(ISSUE_TAGS):
-            if scores[i, j] >= model.thresholds[j]:
-                issue_rows.append(
-                    {
-                        "doc_id": doc_id,
-                        "unit_id": u.unit_id,
-                        "tag": tag,
-                        "polarity": polarity[i],
-                        "score": round(float(scores[i, j]), 4),
-                        "start": u.start,
-                        "end": u.end,
-                        "model_version": model.version,
-                    }
-                )
-    return unit_rows, issue_rows, emb_rows
-
-
 def classify_documents(
     docs: Iterator[tuple[str, str]], nlp: Language, encoder: Encoder, model: TrainedModel, batch_units: int = 1024
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Rows for many documents, embedding units in batches across documents."""
-    all_units: list[dict[str, Any]] = []
-    all_issues: list[dict[str, Any]] = []
-    all_emb: list[dict[str, Any]] = []
-    pending: list[tuple[str, list[Unit]]] = []
+    """``units``, ``issues`` and ``unit_embeddings`` rows of documents, in one pass: cut, embed, classify.
 
-    def flush() -> None:
-        flat = [u for _, us in pending for u in us]
-        emb = encoder.encode([u.text for u in flat])
-        k = 0
-        for doc_id, us in pending:
-            rows = _rows(doc_id, us, emb[k : k + len(us)], encoder.name, model)
-            k += len(us)
-            all_units.extend(rows[0])
-            all_issues.extend(rows[1])
-            all_emb.extend(rows[2])
-        pending.clear()
-
-    for doc_id, text in docs:
-        pending.append((doc_id, units(doc_id, text, nlp)))
-        if sum(len(us) for _, us in pending) >= batch_units:
-            flush()
-    if pending:
-        flush()
-    return all_units, all_issues, all_emb
+    The same steps as the ``embed`` and ``classify`` stages (`pipeline.embed.unit_spans`,
+    `pipeline.embed.embed_texts` in batches of ``batch_units``, `classify_spans`), for callers that hold documents.
+    """
+    spans = unit_spans(docs, nlp)
+    vecs, _ = embed_texts([r["text"] for r in spans], encoder, {}, batch_units)
+    unit_rows, issue_rows = classify_spans(spans, {r["unit_id"]: v for r, v in zip(spans, vecs, strict=True)}, model)
+    return unit_rows, issue_rows, embedding_rows(spans, vecs, encoder.name)
 
 
 def classify_spans(
     spans: Sequence[dict[str, Any]], vectors: dict[str, np.ndarray], model: TrainedModel
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``units`` and ``issues`` rows of embedded units (``unit_spans`` rows and their vectors by unit_id)."""
-    by_doc: dict[str, list[Unit]] = {}
-    for r in spans:
-        by_doc.setdefault(r["doc_id"], []).append(Unit(r["unit_id"], r["start"], r["end"], r["text"], r["kind"]))
+    if not spans:
+        return [], []
+    texts = [r["text"] for r in spans]
+    scores, polarity = model.predict(texts, np.stack([vectors[r["unit_id"]] for r in spans]))
     unit_rows: list[dict[str, Any]] = []
     issue_rows: list[dict[str, Any]] = []
-    for doc_id, us in by_doc.items():
-        emb = np.stack([vectors[u.unit_id] for u in us])
-        rows = _rows(doc_id, us, emb, "", model)
-        unit_rows.extend(rows[0])
-        issue_rows.extend(rows[1])
+    for i, r in enumerate(spans):
+        unit_rows.append(
+            {
+                **r,
+                "polarity": polarity[i],
+                "support_types": [t for t, _ in find_support(r["text"])],
+                "model_version": model.version,
+            }
+        )
+        for j, tag in enumerate(ISSUE_TAGS):
+            if scores[i, j] >= model.thresholds[j]:
+                issue_rows.append(
+                    {
+                        "doc_id": r["doc_id"],
+                        "unit_id": r["unit_id"],
+                        "tag": tag,
+                        "polarity": polarity[i],
+                        "score": round(float(scores[i, j]), 4),
+                        "start": r["start"],
+                        "end": r["end"],
+                        "model_version": model.version,
+                    }
+                )
     return unit_rows, issue_rows
 
 
-def run(unit_spans: Path, embeddings: Path, model: TrainedModel, out: Path) -> dict[str, int]:
+def run(spans_path: Path, embeddings: Path, model: TrainedModel, out: Path) -> dict[str, int]:
     """The shell: the embed stage's ``unit_spans`` and ``unit_embeddings`` → ``units`` and ``issues`` in ``out``."""
     import pandas as pd
 
     spans: list[dict[str, Any]] = [
-        {str(k): v for k, v in r.items()} for r in pd.read_parquet(unit_spans).to_dict("records")
+        {str(k): v for k, v in r.items()} for r in pd.read_parquet(spans_path).to_dict("records")
     ]
     emb = pd.read_parquet(embeddings, columns=["unit_id", "vector"])
     vectors = {k: np.asarray(v, dtype=np.float32) for k, v in zip(emb["unit_id"], emb["vector"], strict=True)}

@@ -7,6 +7,7 @@ outputs. Nothing heavy is imported at start-up: a command imports what it uses.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
@@ -76,18 +77,21 @@ def cmd_link(args: argparse.Namespace) -> int:
     return 0
 
 
+def _since(value: str | None) -> dt.date | None:
+    """The ``--since`` date, or a message saying how to write it."""
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise PipelineError(f"--since {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     """Answer a named query from the warehouse."""
-    import datetime as dt
-
     from pipeline import queries
 
-    since = None
-    if args.since:
-        try:
-            since = dt.date.fromisoformat(args.since)
-        except ValueError:
-            raise PipelineError(f"--since {args.since!r} is not a date; write it as YYYY-MM-DD") from None
+    since = _since(args.since)
     con = queries.connect_read_only(args.warehouse)
     try:
         df = queries.run_query(con, args.name, args.la, since)
@@ -169,9 +173,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "support_types_rules_f1": t["support_types_rules"]["f1"],
         }
     if args.search_queries:
-        q = evaluate.run_search(
-            args.warehouse, args.search_queries, args.query_embeddings, _params(args.params, "search"), args.search_out
-        )
+        from pipeline.search import SearchParams
+
+        params = _stage_params(args.params, "search", SearchParams)
+        q = evaluate.run_search(args.warehouse, args.search_queries, args.query_embeddings, params, args.search_out)
         print(
             f"evaluate: search on {q['n_queries']} judged queries: nDCG@10 hybrid {q['hybrid']['ndcg@10']}, "
             f"dense {q['dense']['ndcg@10']}, lexical {q['lexical']['ndcg@10']}; MRR hybrid {q['hybrid']['mrr']} "
@@ -258,16 +263,9 @@ def _present(value: Any) -> bool:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """Search the warehouse for units like the query."""
-    import datetime as dt
-
     from pipeline import search
 
-    since = None
-    if args.since:
-        try:
-            since = dt.date.fromisoformat(args.since)
-        except ValueError:
-            raise PipelineError(f"--since {args.since!r} is not a date; write it as YYYY-MM-DD") from None
+    since = _since(args.since)
     params = _stage_params(args.params, "search", search.SearchParams) if args.params.exists() else None
     searcher = search.Searcher(search.open_index(args.warehouse, params))
     filters = {"la": args.la, "kind": args.kind, "tag": args.tag, "since": since, "doc_type": args.doc_type}

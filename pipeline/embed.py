@@ -59,6 +59,13 @@ def unit_spans(docs: Iterable[tuple[str, str]], nlp: Language) -> list[dict[str,
     return rows
 
 
+def embedding_rows(spans: Sequence[dict[str, Any]], vectors: np.ndarray, model: str) -> list[dict[str, Any]]:
+    """``unit_embeddings`` rows: each unit's vector with the encoder's name."""
+    return [
+        {"unit_id": r["unit_id"], "model": model, "vector": v.tolist()} for r, v in zip(spans, vectors, strict=True)
+    ]
+
+
 def embed_texts(
     texts: Sequence[str], encoder: Encoder, cache: dict[str, np.ndarray], batch_units: int = 1024
 ) -> tuple[np.ndarray, int]:
@@ -141,9 +148,7 @@ def run(
             for q, v in zip(qs, qvecs, strict=True)
         ]
         texts = texts + [q["query"] for q in qs]
-    emb_rows = [
-        {"unit_id": r["unit_id"], "model": encoder.name, "vector": v.tolist()} for r, v in zip(spans, vecs, strict=True)
-    ]
+    emb_rows = embedding_rows(spans, vecs, encoder.name)
     out.mkdir(parents=True, exist_ok=True)
     contracts.frame(contracts.UNIT_SPANS, spans).to_parquet(out / "unit_spans.parquet", index=False)
     contracts.frame(contracts.UNIT_EMBEDDINGS, emb_rows).to_parquet(out / "unit_embeddings.parquet", index=False)

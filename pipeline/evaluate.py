@@ -25,6 +25,7 @@ from pipeline.text import fold
 
 if TYPE_CHECKING:
     from pipeline.labels import LabelledUnit
+    from pipeline.search import SearchParams
     from pipeline.train import TrainedModel
 
 SCALAR_FIELDS = (
@@ -271,7 +272,7 @@ def run_tagger(
 
 
 def run_search(
-    warehouse: Path, queries: Path, query_embeddings: Path, params: dict[str, Any], out: Path
+    warehouse: Path, queries: Path, query_embeddings: Path, params: SearchParams, out: Path
 ) -> dict[str, Any]:
     """Score the search on the judged queries (hybrid, dense, lexical) and write ``metrics/search.json``.
 
@@ -281,12 +282,8 @@ def run_search(
 
     from pipeline.embed import read_queries
     from pipeline.errors import PipelineError
-    from pipeline.search import SearchParams, evaluate_search, load_index
+    from pipeline.search import evaluate_search, load_index
 
-    known = set(SearchParams.__dataclass_fields__)
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise PipelineError(f"unknown search params {unknown}; valid: {sorted(known)}")
     qe = pd.read_parquet(query_embeddings)
     vectors = {q: np.asarray(v, dtype=np.float32) for q, v in zip(qe["query_id"], qe["vector"], strict=True)}
     judged = read_queries(queries)
@@ -295,7 +292,7 @@ def run_search(
         raise PipelineError(f"queries {missing} have no embedding in {query_embeddings}; re-run the embed stage")
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        index = load_index(con, SearchParams(**params))
+        index = load_index(con, params)
     finally:
         con.close()
     ids = set(index.meta["unit_id"])

@@ -11,43 +11,19 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline import contracts, queries
+from pipeline import contracts, link, parse, queries
 from pipeline.errors import PipelineError
 
 if TYPE_CHECKING:
     import duckdb
 
-PARSE_TABLES = (
-    "letters",
-    "field_evidence",
-    "recommendations",
-    "external_support",
-    "sections",
-    "inspections",
-    "judgements",
-    "case_study_items",
-    "la_plans",
-    "la_category_scheme",
-    "la_support_offer",
-    "la_rag_areas",
-    "la_floor_risk",
-    "la_success_criteria",
-)
-"""Tables the parse stage writes (`pipeline.parse.OUTPUTS`)."""
+PARSE_TABLES = parse.OUTPUTS
+"""Tables the parse stage writes."""
 EMBED_TABLES = ("unit_embeddings",)
 """Tables of the embed stage that the warehouse holds."""
 CLASSIFY_TABLES = ("units", "issues")
 """Tables the classify stage writes."""
-LINK_TABLES = (
-    "schools",
-    "school_links",
-    "school_lineage",
-    "outcomes",
-    "la_categories",
-    "reference_rejects",
-    "letter_school",
-    "unmatched",
-)
+LINK_TABLES = link.OUTPUTS
 """Tables the link stage writes."""
 WAREHOUSE_TABLES = ("documents", "rejects", *PARSE_TABLES, *EMBED_TABLES, *CLASSIFY_TABLES, *LINK_TABLES)
 

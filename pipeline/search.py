@@ -7,8 +7,8 @@ stage made, and a BM25 index of the texts. A query is ranked by
 filters (filters first, then ranking), so exact terms such as "APP" or "NLE"
 count as well as meaning. Results are grouped: at most ``per_doc`` units of one
 document, so one long report cannot fill the page. The cosine is an exact
-matrix product in numpy (about 8 ms over 100k × 384 here, against about 70 ms
-in DuckDB).
+matrix product in numpy (about 9 ms over 100k × 384 in `bench/bench_search.py`;
+the workplace's notes give about 70 ms for the same in DuckDB, not measured here).
 
 The encoder is an argument (tests pass a fake); `open_index` reads a warehouse.
 """
@@ -228,7 +228,12 @@ class SearchIndex:
         return cols
 
     def scores(
-        self, query: str, query_vector: np.ndarray | None, alpha: float | None = None, keep: np.ndarray | None = None
+        self,
+        query: str,
+        query_vector: np.ndarray | None,
+        alpha: float | None = None,
+        keep: np.ndarray | None = None,
+        bm25: np.ndarray | None = None,
     ) -> np.ndarray:
         """Hybrid score of every unit (``alpha`` 1 = cosine only, 0 = BM25 only).
 
@@ -244,7 +249,9 @@ class SearchIndex:
             else:
                 dense = self.vectors @ query_vector
         assert self.bm25 is not None
-        lexical = self.bm25.scores(query) if a < 1 else np.zeros(len(self.meta))
+        if bm25 is None:
+            bm25 = self.bm25.scores(query) if a < 1 else np.zeros(len(self.meta))
+        lexical = bm25 if a < 1 else np.zeros(len(self.meta))
         top = lexical.max() if len(lexical) else 0.0
         lexical = lexical / top if top > 0 else lexical
         return np.asarray(a * dense + (1 - a) * lexical)
@@ -303,14 +310,15 @@ class SearchIndex:
         keep = self.mask(**filters)
         if exclude_doc is not None:
             keep &= (self.meta["doc_id"] != exclude_doc).to_numpy()
-        scores = self.scores(query, query_vector, alpha, keep)
+        assert self.bm25 is not None
+        bm25 = self.bm25.scores(query)
+        scores = self.scores(query, query_vector, alpha, keep, bm25)
         rows = self.rank(scores, keep, k, self.params.per_doc if per_doc == -1 else per_doc)
         out = self.meta.iloc[rows].copy()
-        qv = query_vector if query_vector is not None else None
+        qv = query_vector
         out.insert(0, "score", np.round(scores[rows], 4))
         out.insert(1, "cosine", np.round(self.vectors[rows] @ qv, 4) if qv is not None else np.nan)
-        assert self.bm25 is not None
-        out.insert(2, "lexical", np.round(self.bm25.scores(query)[rows], 3))
+        out.insert(2, "lexical", np.round(bm25[rows], 3))
         qt = set(tokens(query))
         out["why"] = [_why(qt, text, tags) for text, tags in zip(out["text"], out["tags"], strict=True)]
         return out.reset_index(drop=True)
