@@ -6,6 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TORCH  ?= torch==2.13.0
+CHROMIUM ?= /usr/bin/chromium
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: run test lint bench clean
@@ -22,8 +23,13 @@ run: $(STAMP)
 	$(BIN)/dvc repro
 	$(BIN)/dvc metrics show
 
-## test: lint, type-check and run every test, slow ones included
-test: $(STAMP) lint
+# Debian's Chromium, for the browser test of the report (playwright drives it; it downloads no browser)
+$(CHROMIUM):
+	if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium
+
+## test: lint, type-check and run every test, slow ones included (the report's in headless Chromium)
+test: $(STAMP) $(CHROMIUM) lint
 	$(BIN)/python -m pytest --slow -q
 
 lint: $(STAMP)
@@ -38,4 +44,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_search.py
 
 clean:
-	rm -rf $(VENV) corpus/interim warehouse .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) corpus/interim warehouse reports test-artifacts .pytest_cache .mypy_cache .ruff_cache

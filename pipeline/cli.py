@@ -101,6 +101,16 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the LA strategy report pages."""
+    from pipeline import report
+
+    params = _stage_params(args.params, "report", report.ReportParams)
+    written = report.run(args.warehouse, args.out, params, args.metrics, args.la, _since(args.since))
+    print(f"report: {len(written)} page(s) -> " + ", ".join(str(p) for p in written))
+    return 0
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     """Run SQL on a read-only connection to the warehouse."""
     import duckdb
@@ -369,7 +379,20 @@ def cmd_contracts(args: argparse.Namespace) -> int:
     return 0
 
 
-_QUERY_NAMES = ("recurring_weaknesses", "school_timeline", "support_then_outcome", "category_vs_letters")
+_QUERY_NAMES = (
+    "recurring_weaknesses",
+    "school_timeline",
+    "support_then_outcome",
+    "category_vs_letters",
+    "headline",
+    "weakness_evidence",
+    "schools_of_concern",
+    "what_worked",
+    "unmatched_documents",
+    "missing_fields",
+    "rejected_inputs",
+    "classifier_versions",
+)
 """The named queries (`pipeline.queries.QUERIES`), listed here so `--help` needs no import of duckdb."""
 
 
@@ -520,6 +543,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--warehouse", type=Path, default=config.WAREHOUSE)
     p.set_defaults(func=cmd_query)
+
+    p = add(
+        "report",
+        "Stage report: the LA strategy report, one self-contained HTML page per LA and one for all LAs.",
+        "ofsted-nlp report --la Luton --since 2012-09-01 --out reports",
+    )
+    p.add_argument("--la", help="only this LA's page (case-insensitive; %% wildcards allowed)")
+    p.add_argument("--since", help="only documents and events on or after this date (YYYY-MM-DD)")
+    p.add_argument("--warehouse", type=Path, default=config.WAREHOUSE)
+    p.add_argument("--metrics", type=Path, default=config.SUMMARY_METRICS, help="the tagger's held-out figures")
+    p.add_argument("--params", type=Path, default=config.PARAMS, help="params.yaml (its report section)")
+    p.add_argument("--out", type=Path, default=config.REPORTS, help="folder of the pages (default reports)")
+    p.set_defaults(func=cmd_report)
 
     p = add(
         "search",

@@ -67,6 +67,17 @@ SELECT f.doc_id, f.doc_type, f.current_urn, f.school, f.la, f.date,
              AND (o.la_category IS NULL OR o.la_category = cat.la_category)
        ), []) AS support_offered
 FROM document_facts f LEFT JOIN cat USING (doc_id)""",
+    """CREATE OR REPLACE VIEW support_named AS
+SELECT DISTINCT * FROM (
+    SELECT f.doc_id, unnest(u.support_types) AS support_type, 'units' AS source
+    FROM document_facts f JOIN units u USING (doc_id)
+    UNION ALL
+    SELECT f.doc_id, e.support_type, 'external_support' FROM document_facts f JOIN external_support e USING (doc_id)
+    UNION ALL
+    SELECT f.doc_id, unnest(c.support_given), 'la_categories'
+    FROM document_facts f JOIN school_lineage sl ON sl.current_urn = f.current_urn
+    JOIN la_categories c ON c.urn = sl.urn AND f.date BETWEEN c.year_start AND c.year_end
+) WHERE support_type IS NOT NULL""",
     """CREATE OR REPLACE VIEW case_study_tags AS
 SELECT c.doc_id, c.n, c.part, c.text, i.tag, any_value(i.polarity) AS polarity, max(i.score) AS score
 FROM case_study_items c
@@ -110,6 +121,40 @@ QUALIFY row_number() OVER (PARTITION BY f.doc_id ORDER BY e.date NULLS LAST, e.l
 )
 
 _FILTER = "($la IS NULL OR la ILIKE $la) AND ($since IS NULL OR date >= $since)"
+
+
+_MISSING_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("hmi_letter", "letter_date", "l.letter_date IS NULL"),
+    ("hmi_letter", "visit_dates", "len(COALESCE(l.visit_dates, [])) = 0"),
+    ("hmi_letter", "school_name", "l.school_name IS NULL"),
+    ("hmi_letter", "local_authority", "l.local_authority IS NULL"),
+    ("hmi_letter", "inspector", "l.inspector IS NULL"),
+    ("hmi_letter", "letter_kind", "l.letter_kind IS NULL"),
+    ("hmi_letter", "judgement", "l.judgement IS NULL"),
+    ("inspection_report", "inspection_start", "i.inspection_start IS NULL"),
+    ("inspection_report", "urn", "i.urn IS NULL"),
+    ("inspection_report", "local_authority", "i.local_authority IS NULL"),
+    ("inspection_report", "overall_effectiveness", "i.overall_effectiveness IS NULL"),
+    ("hmi_letter", "school link", "f.current_urn IS NULL"),
+    ("inspection_report", "school link", "f.current_urn IS NULL"),
+)
+"""(doc_type, field, SQL true when the field is missing) for the ``missing_fields`` query."""
+
+
+def _missing_fields_sql() -> str:
+    checks = "\n    UNION ALL\n    ".join(
+        f"SELECT '{doc_type}' AS doc_type, '{field}' AS field, {missing} AS missing "
+        "FROM f LEFT JOIN letters l USING (doc_id) LEFT JOIN inspections i USING (doc_id) "
+        f"WHERE f.doc_type = '{doc_type}'"
+        for doc_type, field, missing in _MISSING_FIELDS
+    )
+    return f"""WITH f AS (SELECT * FROM document_facts WHERE {_FILTER}),
+checks AS (
+    {checks}
+)
+SELECT doc_type, field, count(*) FILTER (WHERE missing) AS missing, count(*) AS documents
+FROM checks GROUP BY ALL
+ORDER BY missing DESC, doc_type, field"""
 
 
 @dataclass(frozen=True)
@@ -172,22 +217,19 @@ ORDER BY current_urn, date, event""",
         NamedQuery(
             "support_then_outcome",
             "Which external support was named for schools before their next outcome, and what that outcome was "
-            "(an association, not an effect: read the counts).",
+            "(an association, not an effect: read the counts). The row '(all letter schools)' is the baseline: "
+            "every school with a letter, whatever support it had.",
             f"""WITH f AS (
     SELECT * FROM document_facts
     WHERE doc_type = 'hmi_letter' AND current_urn IS NOT NULL AND date IS NOT NULL AND {_FILTER}
 ),
-named AS (
-    SELECT doc_id, unnest(u.support_types) AS support_type FROM f JOIN units u USING (doc_id)
-    UNION
-    SELECT doc_id, e.support_type FROM f JOIN external_support e USING (doc_id)
-    UNION
-    SELECT f.doc_id, unnest(c.support_given)
-    FROM f JOIN school_lineage sl ON sl.current_urn = f.current_urn
-    JOIN la_categories c ON c.urn = sl.urn AND f.date BETWEEN c.year_start AND c.year_end
-)
+named AS (SELECT DISTINCT doc_id, support_type FROM support_named)
 SELECT n.support_type, x.next_outcome, count(DISTINCT f.current_urn) AS schools, count(DISTINCT f.doc_id) AS letters
 FROM named n JOIN f USING (doc_id) JOIN next_outcome x USING (doc_id)
+GROUP BY ALL
+UNION ALL
+SELECT '(all letter schools)', x.next_outcome, count(DISTINCT f.current_urn), count(DISTINCT f.doc_id)
+FROM f JOIN next_outcome x USING (doc_id)
 GROUP BY ALL
 ORDER BY n.support_type, schools DESC, x.next_outcome""",
         ),
@@ -209,6 +251,142 @@ SELECT f.la, COALESCE(cat.la_category, 'not categorised') AS la_category,
 FROM f LEFT JOIN cat USING (doc_id)
 GROUP BY ALL
 ORDER BY f.la, la_category, letter_kind""",
+        ),
+        NamedQuery(
+            "headline",
+            "How many letters, reports, schools and LAs, how many letters judged effective action, and the period "
+            "covered (one row).",
+            f"""WITH f AS (SELECT * FROM document_facts WHERE {_FILTER})
+SELECT count(*) FILTER (WHERE doc_type = 'hmi_letter') AS letters,
+       count(*) FILTER (WHERE doc_type = 'inspection_report') AS reports,
+       count(DISTINCT school_key) AS schools, count(DISTINCT la) AS las,
+       count(*) FILTER (WHERE effective_action IS NOT NULL) AS letters_judged,
+       count(*) FILTER (WHERE effective_action) AS effective_action,
+       min(date) AS first_date, max(date) AS last_date
+FROM f""",
+        ),
+        NamedQuery(
+            "weakness_evidence",
+            "The sentences and recommendations behind each recurring weakness: the text quoted, with its school, "
+            "date, document and offsets.",
+            f"""WITH f AS (SELECT * FROM document_facts WHERE {_FILTER}),
+recommended AS (
+    SELECT DISTINCT u.unit_id FROM units u
+    JOIN recommendations r ON r.doc_id = u.doc_id AND r.start <= u.start AND u."end" <= r."end"
+)
+SELECT i.tag, f.la, academic_year(f.date) AS period, f.school, f.school_key, f.date, f.doc_id, f.doc_type,
+       CASE WHEN r.unit_id IS NOT NULL THEN 'recommendation' ELSE u.kind END AS kind,
+       u.text, round(i.score, 3) AS score, u.start, u."end", u.unit_id
+FROM issues i JOIN f USING (doc_id) JOIN units u USING (unit_id) LEFT JOIN recommended r USING (unit_id)
+WHERE i.polarity = 'weakness'
+ORDER BY i.tag, f.date DESC NULLS LAST, f.doc_id, u.start""",
+        ),
+        NamedQuery(
+            "schools_of_concern",
+            "One row per school, most serious first: its latest section 5 judgement and category, the LA's latest "
+            "category, its latest letter or report, the recommendations still open and the support named.",
+            f"""WITH f AS (SELECT * FROM document_facts WHERE current_urn IS NOT NULL AND {_FILTER}),
+latest AS (
+    SELECT * FROM f QUALIFY row_number() OVER (PARTITION BY current_urn ORDER BY date DESC NULLS LAST, doc_id) = 1
+),
+counts AS (
+    SELECT current_urn, count(*) FILTER (WHERE doc_type = 'hmi_letter') AS letters,
+           count(*) FILTER (WHERE doc_type = 'inspection_report') AS reports
+    FROM f GROUP BY ALL
+),
+s5 AS (
+    SELECT current_urn, date, overall_effectiveness, category_of_concern FROM school_outcomes
+    WHERE kind = 'section5' AND overall_effectiveness IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY current_urn ORDER BY date DESC) = 1
+),
+lac AS (
+    SELECT sl.current_urn, c.academic_year, c.la_category
+    FROM la_categories c JOIN school_lineage sl ON sl.urn = c.urn
+    QUALIFY row_number() OVER (PARTITION BY sl.current_urn ORDER BY c.year_start DESC) = 1
+),
+recs AS (
+    SELECT doc_id, list(text ORDER BY n) AS recommendations FROM recommendations WHERE parent IS NULL GROUP BY ALL
+),
+support AS (
+    SELECT f.current_urn, list_sort(list(DISTINCT s.support_type)) AS support_named
+    FROM f JOIN support_named s USING (doc_id) GROUP BY ALL
+)
+SELECT latest.current_urn, latest.school, latest.la,
+       CASE WHEN s5.category_of_concern = 'special_measures' THEN 1
+            WHEN s5.category_of_concern = 'serious_weaknesses' THEN 2
+            WHEN s5.overall_effectiveness = 4 THEN 3 WHEN s5.overall_effectiveness = 3 THEN 4
+            WHEN s5.overall_effectiveness IS NULL THEN 5 ELSE 6 END AS concern_rank,
+       s5.date AS section5_date, grade_label(s5.overall_effectiveness) AS section5_judgement,
+       s5.category_of_concern, lac.academic_year AS la_category_year, lac.la_category,
+       counts.letters, counts.reports, latest.date AS latest_date, latest.doc_id AS latest_doc_id,
+       CASE latest.doc_type
+           WHEN 'hmi_letter'
+               THEN 'letter (' || COALESCE(replace(latest.letter_kind, '_', ' '), 'kind not read') || '): '
+               || CASE latest.effective_action WHEN true THEN 'effective action'
+                                              WHEN false THEN 'action not effective' ELSE 'no judgement read' END
+           ELSE 'section 5 report: ' || grade_label(latest.overall_effectiveness) END AS latest_document,
+       CASE WHEN s5.date > latest.date AND s5.overall_effectiveness <= 2 THEN []
+            ELSE COALESCE(recs.recommendations, []) END AS open_recommendations,
+       COALESCE(support.support_named, []) AS support_named
+FROM latest JOIN counts USING (current_urn)
+LEFT JOIN s5 USING (current_urn) LEFT JOIN lac USING (current_urn)
+LEFT JOIN recs ON recs.doc_id = latest.doc_id LEFT JOIN support USING (current_urn)
+ORDER BY concern_rank, latest_date DESC NULLS LAST, latest.school""",
+        ),
+        NamedQuery(
+            "what_worked",
+            "For each weakness found, ranked by how many schools have it: case-study actions and impact, and LA "
+            "support offers, tagged with the same issue.",
+            f"""WITH f AS (SELECT * FROM document_facts WHERE {_FILTER}),
+found AS (
+    SELECT i.tag, count(DISTINCT f.school_key) AS schools, count(DISTINCT i.unit_id) AS units
+    FROM issues i JOIN f USING (doc_id) WHERE i.polarity = 'weakness' GROUP BY ALL
+),
+helped AS (
+    SELECT c.tag, 'case study: ' || c.part AS source, d.doc_id, NULL::VARCHAR AS la,
+           trim(regexp_extract(d.text, '^\\s*([^\\n]+)', 1)) AS title, c.text, c.score
+    FROM case_study_tags c JOIN documents d USING (doc_id) WHERE c.part IN ('actions', 'impact')
+    UNION ALL
+    SELECT i.tag, 'LA support offer', o.doc_id, p.local_authority, p.title, o.text, max(i.score)
+    FROM la_support_offer o JOIN la_plans p USING (doc_id)
+    JOIN issues i ON i.doc_id = o.doc_id AND i.start < o."end" AND o.start < i."end"
+    GROUP BY ALL
+)
+SELECT found.tag, found.schools, found.units, h.source, h.la, h.title, h.text, round(h.score, 3) AS score, h.doc_id
+FROM found JOIN helped h USING (tag)
+ORDER BY found.schools DESC, found.units DESC, found.tag, h.score DESC, h.doc_id, h.text""",
+        ),
+        NamedQuery(
+            "unmatched_documents",
+            "Letters and reports not linked to a school, with the best candidate and why it was not taken.",
+            f"""SELECT f.doc_id, f.doc_type, f.la, f.date, f.school, u.postcode, u.best_urn, u.best_name, u.confidence,
+       u.reason
+FROM document_facts f JOIN unmatched u USING (doc_id)
+WHERE {_FILTER}
+ORDER BY f.date, f.doc_id""",
+        ),
+        NamedQuery(
+            "missing_fields",
+            "For letters and reports: how many lack each key field (a blank the parser could not read).",
+            _missing_fields_sql(),
+        ),
+        NamedQuery(
+            "rejected_inputs",
+            "Documents rejected and reference rows rejected, and why (neither has an LA or date, so the filters "
+            "do not apply).",
+            """SELECT 'document' AS input, source, reason, stage AS detail, message FROM rejects
+UNION ALL
+SELECT 'reference row', file, reason, 'row ' || row, message FROM reference_rejects
+ORDER BY input, reason, source""",
+        ),
+        NamedQuery(
+            "classifier_versions",
+            "Which tagger version classified the units of the documents, and how many units none did.",
+            f"""WITH f AS (SELECT * FROM document_facts WHERE {_FILTER})
+SELECT COALESCE(u.model_version, 'not classified') AS model_version, count(*) AS units,
+       count(DISTINCT u.doc_id) AS documents
+FROM units u JOIN f USING (doc_id)
+GROUP BY ALL ORDER BY units DESC""",
         ),
     )
 }
@@ -237,8 +415,9 @@ def run_query(
     """
     if name not in QUERIES:
         raise PipelineError(f"no named query {name!r}; valid: {', '.join(QUERIES)}")
-    params: dict[str, Any] = {"la": la, "since": since}
-    sql = QUERIES[name].sql.replace("$la", "CAST($la AS VARCHAR)").replace("$since", "CAST($since AS DATE)")
+    sql = QUERIES[name].sql
+    params: dict[str, Any] = {k: v for k, v in (("la", la), ("since", since)) if f"${k}" in sql}
+    sql = sql.replace("$la", "CAST($la AS VARCHAR)").replace("$since", "CAST($since AS DATE)")
     return con.execute(sql, params).df()
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from pipeline import cli, contracts, queries
 
+ROOT = Path(__file__).resolve().parent.parent
 WIGMORE, PIXMORE, LEYS = "fe4cd934214d41a7", "43786a7423e93eb7", "4faf4adda15c8ccf"
 
 
@@ -127,6 +128,7 @@ def test_support_then_outcome(con: Any) -> None:
     # in the year of the visit; every letter school's next outcome is a good section 5 grade
     df = queries.run_query(con, "support_then_outcome")
     assert rows(df, "support_type", "next_outcome", "schools", "letters") == [
+        ("(all letter schools)", "section 5: good", 3, 3),  # the baseline
         ("la_adviser_consultant", "section 5: good", 3, 3),
         ("local_leader_of_education", "section 5: good", 1, 1),
         ("national_leader_of_governance", "section 5: good", 1, 1),
@@ -270,3 +272,105 @@ def test_query_and_sql_import_no_model_library(sample_warehouse: Path) -> None:
     run = subprocess.run([sys.executable, "-c", code, str(sample_warehouse)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stderr.strip() == "[]"
+
+
+# ---------------------------------------------------------------- the report's queries
+
+
+def _labels(doc_id: str) -> list[dict[str, Any]]:
+    lines = (ROOT / "corpus" / "labels" / "units.jsonl").read_text(encoding="utf-8").splitlines()
+    return [r for r in map(json.loads, lines) if r["origin"] == "real" and r["doc_id"] == doc_id]
+
+
+def test_headline(con: Any) -> None:
+    got = queries.run_query(con, "headline").iloc[0].to_dict()
+    assert got == {
+        "letters": 3,
+        "reports": 1,
+        "schools": 4,
+        "las": 4,
+        "letters_judged": 3,
+        "effective_action": 3,  # all three letters judge the action effective
+        "first_date": pd.Timestamp("2012-12-04"),  # Leys's visit
+        "last_date": pd.Timestamp("2016-11-09"),  # Rounds Green's inspection
+    }
+    empty = queries.run_query(con, "headline", la="Luton", since=dt.date(2013, 1, 1)).iloc[0]
+    assert (empty["letters"], empty["schools"]) == (0, 0) and pd.isna(empty["first_date"])
+
+
+def test_weakness_evidence_quotes_the_labelled_units(con: Any) -> None:
+    df = queries.run_query(con, "weakness_evidence", la="Luton")
+    expected = {(t, r["text"]) for r in _labels(WIGMORE) if r["polarity"] == "weakness" for t in r["tags"]}
+    assert set(rows(df, "tag", "text")) == expected and len(df) == len(expected)
+    governance = df[df["tag"] == "governance"]
+    assert rows(governance, "kind", "text", "school") == [
+        ("recommendation", "arrange an external review of governance", "Wigmore Primary School")
+    ]
+    wigmore = (ROOT / "corpus" / "raw" / "000_9679ccaa734ab79b.txt").read_text(encoding="utf-8")
+    assert all(wigmore[r.start : r.end] == r.text for r in df.itertuples())  # offsets point at the quote
+
+
+def test_schools_of_concern(con: Any) -> None:
+    df = queries.run_query(con, "schools_of_concern").fillna({"category_of_concern": "none"})
+    assert rows(df, "school", "concern_rank", "section5_judgement", "category_of_concern") == [
+        ("Rounds Green Primary School", 1, "inadequate", "special_measures"),
+        ("Pixmore Junior School", 6, "good", "none"),  # good in 2015, after its 2013 letter
+        ("Wigmore Primary School", 6, "good", "none"),  # good in 2016, as the academy (URN 900111)
+        ("Leys Junior School", 6, "good", "none"),
+    ]
+    # the report's five "what the school needs to do" items are open; later good judgements close the letters'
+    assert [len(r) for r in df["open_recommendations"]] == [5, 0, 0, 0]
+    # Wigmore: the LA gave an adviser and an NLG in 2012/13 (la_categories_sample.csv)
+    assert {"la_adviser_consultant", "national_leader_of_governance"} <= set(df["support_named"].iloc[2])
+    assert df["la_category"].iloc[2] == "satisfactory_satisfactory_capacity" and pd.isna(df["la_category"].iloc[0])
+    assert list(queries.run_query(con, "schools_of_concern", since=dt.date(2013, 1, 1))["school"]) == [
+        "Rounds Green Primary School",
+        "Pixmore Junior School",
+    ]
+
+
+def test_what_worked_matches_tags_of_case_studies_and_offers(con: Any) -> None:
+    df = queries.run_query(con, "what_worked", la="Luton")
+    assert set(df["source"]) <= {"case study: actions", "case study: impact", "LA support offer"}
+    luton = [t for r in _labels(WIGMORE) if r["polarity"] == "weakness" for t in r["tags"]]
+    assert set(df["tag"]) <= set(luton)
+    first = df["tag"].iloc[0]
+    assert first == "monitoring_evaluation" and df["units"].iloc[0] == luton.count(first)
+    assert set(df.loc[df["source"] == "LA support offer", "la"]) == {"Wiltshire"}
+    titles = set(df.loc[df["source"].str.startswith("case study"), "title"])
+    assert titles == {"Schools needing to maximise progress"}  # the case study's first line
+
+
+def test_missing_fields_and_unmatched(sample_warehouse: Path, tmp_path: Path) -> None:
+    import shutil
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(sample_warehouse, path)
+    c = duckdb.connect(str(path))
+    assert queries.run_query(c, "missing_fields")["missing"].sum() == 0  # the sample's fields are all read
+    c.execute("UPDATE letters SET inspector = NULL WHERE doc_id = ?", [LEYS])
+    c.execute("DELETE FROM letter_school WHERE doc_id = ?", [LEYS])
+    c.execute(
+        "INSERT INTO unmatched VALUES (?, 'Leys Junior School', 'DE55 7EL', 900302, 'Leys Infant School', 0.7, "
+        "'below_threshold')",
+        [LEYS],
+    )
+    missing = queries.run_query(c, "missing_fields", la="Derbyshire")
+    assert rows(missing[missing["missing"] > 0], "doc_type", "field", "missing", "documents") == [
+        ("hmi_letter", "inspector", 1, 1),
+        ("hmi_letter", "school link", 1, 1),
+    ]
+    unmatched = queries.run_query(c, "unmatched_documents", la="Derbyshire")
+    assert rows(unmatched, "doc_id", "school", "best_name", "reason") == [
+        (LEYS, "Leys Junior School", "Leys Infant School", "below_threshold")
+    ]
+    assert queries.run_query(c, "unmatched_documents", la="Luton").empty
+    c.close()
+
+
+def test_rejected_inputs_and_classifier_versions(con: Any) -> None:
+    rejected = queries.run_query(con, "rejected_inputs", la="Luton")  # no LA: the filters do not apply
+    assert len(rejected) == 12 and set(rejected["input"]) == {"reference row"}
+    versions = queries.run_query(con, "classifier_versions")
+    n = sum(len(_labels(d)) for d in (WIGMORE, PIXMORE, LEYS, "832e8b87755ec05c"))
+    assert rows(versions, "model_version", "units", "documents") == [("hand-labels", n, 4)]

@@ -1,0 +1,812 @@
+"""Stage ``report``: the warehouse becomes one self-contained HTML page per LA, and one for all LAs.
+
+`collect` answers the named queries (`pipeline.queries`) with one LA and
+start-date filter, so every section of a page agrees; `render` turns those
+answers into HTML with `pipeline.markup`, which escapes every piece of
+document text. Charts are inline SVG with a text alternative; the only script
+(opening an evidence list from a link, and every list for printing) is inline
+and allowed by a Content-Security-Policy hash, so no other script can run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline import queries
+from pipeline.errors import PipelineError
+from pipeline.markup import PALETTE, Bar, BarRow, Markup, bar_chart, el, grid_chart, legend, table
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    """Tunables of the ``report`` stage (``params.yaml``, section ``report``)."""
+
+    top_tags: int = 6  # weaknesses given a "what worked" list
+    what_worked_per_tag: int = 4  # case-study items and support offers listed per weakness
+    evidence_per_tag: int = 40  # sentences quoted per weakness; the rest are counted, with the query to see them
+    max_schools: int = 100  # schools of concern listed (most serious first); the rest are counted
+    small_n: int = 5  # counts of schools below this are marked "small n"
+
+
+@dataclass(frozen=True)
+class Everywhere:
+    """All LAs in the warehouse (same ``since``): what an LA's page compares itself with."""
+
+    schools: int
+    tag_schools: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """The answers of the named queries for one filter, and the tagger's held-out figures."""
+
+    la: str | None
+    since: dt.date | None
+    headline: dict[str, Any]
+    everywhere: Everywhere
+    category_vs_letters: pd.DataFrame
+    recurring: pd.DataFrame
+    evidence: pd.DataFrame
+    schools: pd.DataFrame
+    timeline: pd.DataFrame
+    support: pd.DataFrame
+    what_worked: pd.DataFrame
+    unmatched: pd.DataFrame
+    missing: pd.DataFrame
+    rejected: pd.DataFrame
+    classifier: pd.DataFrame
+    tagger: dict[str, Any] | None
+
+
+def _first_row(df: pd.DataFrame) -> dict[str, Any]:
+    return {str(k): (None if _missing(v) else v) for k, v in df.iloc[0].to_dict().items()}
+
+
+def _everywhere(headline: pd.DataFrame, evidence: pd.DataFrame) -> Everywhere:
+    tag_schools = evidence.groupby("tag")["school_key"].nunique()
+    return Everywhere(int(_first_row(headline)["schools"] or 0), {str(k): int(v) for k, v in tag_schools.items()})
+
+
+def everywhere(con: duckdb.DuckDBPyConnection, since: dt.date | None) -> Everywhere:
+    """Schools, and schools with each weakness, in all LAs (``headline`` and ``weakness_evidence``, no LA filter)."""
+    return _everywhere(
+        queries.run_query(con, "headline", None, since), queries.run_query(con, "weakness_evidence", None, since)
+    )
+
+
+def collect(
+    con: duckdb.DuckDBPyConnection,
+    la: str | None,
+    since: dt.date | None,
+    tagger: dict[str, Any] | None = None,
+    all_las: Everywhere | None = None,
+) -> ReportData:
+    """Answer every named query the report shows, with the same filter.
+
+    Args:
+        con: a connection to the warehouse.
+        la: the LA (``None``: all LAs).
+        since: the first date (``None``: all dates).
+        tagger: the tagger's held-out figures, shown under data quality.
+        all_las: the comparison with all LAs for the same ``since``, when the
+            caller has it already (a run of every LA computes it once).
+    """
+
+    def q(name: str) -> pd.DataFrame:
+        return queries.run_query(con, name, la, since)
+
+    headline, evidence = q("headline"), q("weakness_evidence")
+    if all_las is None:
+        all_las = _everywhere(headline, evidence) if la is None else everywhere(con, since)
+    return ReportData(
+        la=la,
+        since=since,
+        headline=_first_row(headline),
+        everywhere=all_las,
+        category_vs_letters=q("category_vs_letters"),
+        recurring=q("recurring_weaknesses"),
+        evidence=evidence,
+        schools=q("schools_of_concern"),
+        timeline=q("school_timeline"),
+        support=q("support_then_outcome"),
+        what_worked=q("what_worked"),
+        unmatched=q("unmatched_documents"),
+        missing=q("missing_fields"),
+        rejected=q("rejected_inputs"),
+        classifier=q("classifier_versions"),
+        tagger=tagger,
+    )
+
+
+def _missing(v: Any) -> bool:
+    try:
+        return v is None or bool(v != v)  # NaN, NaT, pd.NA
+    except (TypeError, ValueError):
+        return False
+
+
+def _rows(df: pd.DataFrame) -> Iterator[Any]:
+    """A frame's rows as named tuples (typed loosely: the columns are the named query's)."""
+    return iter(df.itertuples())
+
+
+def _label(ident: object) -> str:
+    """A taxonomy id as words: ``maths_numeracy`` → ``maths numeracy``."""
+    return "" if _missing(ident) else str(ident).replace("_", " ")
+
+
+def _date(v: Any) -> str:
+    if _missing(v):
+        return "date not read"
+    return v.isoformat()[:10] if hasattr(v, "isoformat") else str(v)[:10]
+
+
+def _share(k: int, n: int) -> str:
+    return f"{k} of {n} ({k / n:.0%})" if n else f"{k} of 0"
+
+
+def _small(n: int, params: ReportParams) -> Markup:
+    return el("span", " small n", class_="small-n") if n < params.small_n else Markup("")
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _headline(d: ReportData) -> Markup:
+    h = d.headline
+    judged, effective = int(h["letters_judged"] or 0), int(h["effective_action"] or 0)
+    period = f"{_date(h['first_date'])} to {_date(h['last_date'])}" if h["first_date"] is not None else "no dates"
+    cards = [
+        ("Letters", h["letters"], "HMI monitoring letters"),
+        ("Reports", h["reports"], "section 5 inspection reports"),
+        ("Schools", h["schools"], f"in {h['las']} LA(s)"),
+        ("Effective action", _share(effective, judged) if judged else "no letter", "of letters with a judgement read"),
+        ("Period", period, "first and last visit or inspection"),
+    ]
+    figures = el(
+        "div",
+        [
+            el("div", el("p", k, class_="k"), el("p", v, class_="v"), el("p", note, class_="note"), class_="card")
+            for k, v, note in cards
+        ],
+        class_="cards",
+    )
+    cat = d.category_vs_letters
+    rows = [
+        (
+            r.la,
+            _label(r.la_category),
+            _label(r.letter_kind),
+            r.letters,
+            r.schools,
+            r.effective_action,
+            r.not_effective,
+            r.no_judgement,
+        )
+        for r in _rows(cat)
+    ]
+    header = [
+        "LA",
+        "LA category at the visit",
+        "Letter kind",
+        "Letters",
+        "Schools",
+        "Effective action",
+        "Not effective",
+        "No judgement read",
+    ]
+    return el(
+        "section",
+        el("h2", "Headline figures"),
+        figures,
+        el("h3", "Schools by LA category and letter kind"),
+        table(header, rows) if rows else el("p", "No letters in this selection."),
+        id="headline",
+    )
+
+
+def _tag_order(d: ReportData) -> list[str]:
+    ev = d.evidence
+    if not len(ev):
+        return []
+    g = ev.groupby("tag").agg(schools=("school_key", "nunique"), units=("unit_id", "nunique"))
+    g = g.reset_index().sort_values(["schools", "units", "tag"], ascending=[False, False, True])
+    return list(g["tag"])
+
+
+def _recurring(d: ReportData, params: ReportParams) -> Markup:
+    tags = _tag_order(d)
+    if not tags:
+        return el(
+            "section",
+            el("h2", "Recurring weaknesses"),
+            el("p", "No weaknesses tagged in this selection."),
+            id="weaknesses",
+        )
+    ev = d.evidence
+    n_here, n_all = int(d.headline["schools"] or 0), d.everywhere.schools
+    here = ev.groupby("tag")["school_key"].nunique()
+    there = d.everywhere.tag_schools
+    compare = d.la is not None
+    rows = []
+    for t in tags:
+        k = int(here.get(t, 0))
+        bars = [Bar(k / n_here if n_here else 0, f"{_share(k, n_here)} schools", 0)]
+        if compare:
+            k_all = int(there.get(t, 0))
+            bars.append(Bar(k_all / n_all if n_all else 0, f"{_share(k_all, n_all)} all LAs", 1))
+        rows.append(BarRow(_label(t), bars, href=f"#ev-{t}"))
+    who = f"{d.la}" if compare else "all LAs"
+    desc = (
+        f"Share of schools with at least one sentence or recommendation tagged with each weakness, {who}"
+        + (" (blue) against all LAs in the warehouse (orange)" if compare else "")
+        + ". Each bar links to the evidence."
+    )
+    share_chart = bar_chart("chart-weakness-share", f"Weaknesses by share of schools: {who}", desc, rows, maximum=1.0)
+    series = [who, "all LAs in the warehouse"] if compare else [who]
+    share_table = table(
+        ["Weakness", f"Schools ({who})", *(["Schools (all LAs)"] if compare else [])],
+        [
+            (
+                el("a", _label(t), href=f"#ev-{t}"),
+                _share(int(here.get(t, 0)), n_here),
+                *([_share(int(there.get(t, 0)), n_all)] if compare else []),
+            )
+            for t in tags
+        ],
+    )
+    # tag × period grid from recurring_weaknesses (schools per LA summed: a school is in one LA)
+    rec = d.recurring.assign(period=d.recurring["period"].fillna("date not read"))
+    periods = sorted(set(rec["period"]))
+    counts = rec.groupby(["tag", "period"])["schools"].sum()
+    values = [[int(counts.get((t, p), 0)) for p in periods] for t in tags]
+    grid = grid_chart(
+        "chart-weakness-years",
+        f"Weaknesses by academic year: {who}",
+        "Number of schools with each weakness in each academic year (September to August); darker is more. "
+        "Each row links to the evidence.",
+        [_label(t) for t in tags],
+        periods,
+        values,
+        hrefs=[f"#ev-{t}" for t in tags],
+    )
+    grid_table = table(
+        ["Weakness", *periods], [(el("a", _label(t), href=f"#ev-{t}"), *v) for t, v in zip(tags, values)]
+    )
+    return el(
+        "section",
+        el("h2", "Recurring weaknesses"),
+        el(
+            "p",
+            "Counted per school: a school with five sentences on one weakness counts once. Select a bar, a row "
+            "or a weakness in the tables below to read the sentences and recommendations behind it.",
+        ),
+        el(
+            "figure",
+            share_chart,
+            legend(series),
+            el("figcaption", desc),
+            el("details", el("summary", "The numbers behind this chart"), share_table),
+        ),
+        el(
+            "figure",
+            grid,
+            el("figcaption", "Schools with each weakness, by academic year."),
+            el("details", el("summary", "The numbers behind this chart"), grid_table),
+        ),
+        el("h3", "The evidence"),
+        [_evidence(t, ev[ev["tag"] == t], d, params) for t in tags],
+        id="weaknesses",
+    )
+
+
+def _filter_args(d: ReportData) -> str:
+    parts = []
+    if d.la is not None:
+        parts.append(f"--la '{d.la}'")
+    if d.since is not None:
+        parts.append(f"--since {d.since.isoformat()}")
+    return " ".join(parts)
+
+
+def _evidence(tag: str, rows: pd.DataFrame, d: ReportData, params: ReportParams) -> Markup:
+    n_schools, n_units = rows["school_key"].nunique(), rows["unit_id"].nunique()
+    shown = rows.drop_duplicates("unit_id").head(params.evidence_per_tag)
+    items = [
+        el(
+            "li",
+            el("blockquote", r.text),
+            el(
+                "p",
+                f"{r.school or 'school not read'}, {_date(r.date)}, {_label(r.doc_type)} ({r.kind}); "
+                f"document {r.doc_id}, characters {r.start}–{r.end}",
+                class_="source",
+            ),
+        )
+        for r in _rows(shown)
+    ]
+    more = n_units - len(shown)
+    rest = (
+        el("p", f"and {more} more: ", el("code", f"ofsted-nlp query weakness_evidence {_filter_args(d)}".strip()))
+        if more > 0
+        else None
+    )
+    summary = f"{_label(tag)}: {n_schools} school(s), {n_units} sentence(s) or recommendation(s)"
+    return el(
+        "details", el("summary", summary), el("ul", items, class_="quotes"), rest, id=f"ev-{tag}", class_="evidence"
+    )
+
+
+def _schools(d: ReportData, params: ReportParams) -> Markup:
+    s = d.schools
+    if not len(s):
+        return el(
+            "section", el("h2", "Schools of concern"), el("p", "No school linked in this selection."), id="schools"
+        )
+    shown = s.head(params.max_schools)
+    tl = d.timeline
+    body = []
+    for r in _rows(shown):
+        events = tl[tl["current_urn"] == r.current_urn]
+        timeline = el(
+            "details",
+            el("summary", f"{len(events)} event(s)"),
+            el("ol", [el("li", f"{_date(e.date)}: {e.event}: {e.detail}") for e in _rows(events)]),
+        )
+        recs = list(r.open_recommendations) if r.open_recommendations is not None else []
+        open_recs = (
+            el("details", el("summary", f"{len(recs)} open"), el("ol", [el("li", t) for t in recs]))
+            if recs
+            else "none open"
+        )
+        judgement = (
+            f"{r.section5_judgement} ({_date(r.section5_date)})" if not _missing(r.section5_date) else "none recorded"
+        )
+        category = _label(r.category_of_concern) or "none"
+        la_cat = f"{_label(r.la_category)} ({r.la_category_year})" if not _missing(r.la_category) else "not recorded"
+        support = ", ".join(_label(x) for x in r.support_named) if len(r.support_named) else "none named"
+        body.append(
+            el(
+                "tr",
+                el(
+                    "th",
+                    r.school or "name not read",
+                    el("br"),
+                    el("span", f"URN {r.current_urn}, {r.la}", class_="note"),
+                    scope="row",
+                ),
+                el("td", judgement),
+                el("td", category),
+                el("td", la_cat),
+                el("td", f"{r.latest_document} ({_date(r.latest_date)})"),
+                el("td", open_recs),
+                el("td", support),
+                el("td", timeline),
+            )
+        )
+    header = [
+        "School",
+        "Latest section 5",
+        "Category of concern",
+        "LA category (latest year)",
+        "Latest document",
+        "Recommendations",
+        "Support named",
+        "Timeline",
+    ]
+    more = len(s) - len(shown)
+    return el(
+        "section",
+        el("h2", "Schools of concern"),
+        el(
+            "p",
+            "Most serious first: special measures, serious weaknesses, inadequate, requires improvement, then "
+            "schools whose latest section 5 judgement is good or better. Recommendations are those of the "
+            "school's latest letter or report, and count as closed once a later section 5 judged it good or "
+            "better.",
+        ),
+        el(
+            "div",
+            el("table", el("thead", el("tr", [el("th", h, scope="col") for h in header])), el("tbody", body)),
+            class_="wide",
+        ),
+        el("p", f"and {more} more schools: ", el("code", f"ofsted-nlp query schools_of_concern {_filter_args(d)}"))
+        if more > 0
+        else None,
+        id="schools",
+    )
+
+
+BASELINE = "(all letter schools)"
+"""The ``support_then_outcome`` row of every school with a letter: what each kind of support is compared with."""
+
+_OUTCOME_ORDER = ("improved", "effective action", "monitoring", "not improved", "none yet")
+_OUTCOME_COLOUR = {"improved": 2, "effective action": 0, "monitoring": 3, "not improved": 5, "none yet": 7}
+
+
+def outcome_group(label: str) -> str:
+    """The colour group of a ``next_outcome`` label: improved, effective action, monitoring, not improved, none yet."""
+    s = label.lower()
+    if s.startswith("none"):
+        return "none yet"
+    if "out of" in s or s.endswith(": good") or s.endswith(": outstanding"):
+        return "improved"
+    if "not effective" in s or "inadequate" in s or "requires improvement" in s or "special measures" in s:
+        return "not improved"
+    if "effective action" in s:
+        return "effective action"
+    return "monitoring"
+
+
+def _support(d: ReportData, params: ReportParams) -> Markup:
+    sup = d.support
+    caution = el(
+        "p",
+        el("strong", "Association, not effect. "),
+        "These counts say which support was named in a school's letters (or given by the LA that year) before its "
+        "next recorded outcome. Schools that get support differ from those that do not, and one school can count "
+        f"under several kinds of support. Counts of fewer than {params.small_n} schools are marked small n.",
+        class_="caution",
+    )
+    if not len(sup):
+        return el(
+            "section",
+            el("h2", "Support and outcomes"),
+            caution,
+            el("p", "No support named in this selection."),
+            id="support",
+        )
+    sup = sup.assign(group=sup["next_outcome"].map(outcome_group))
+    totals = sup.groupby("support_type")["schools"].sum().sort_values(ascending=False, kind="stable")
+    types = [BASELINE, *(t for t in totals.index if t != BASELINE)] if BASELINE in totals.index else list(totals.index)
+    groups = [g for g in _OUTCOME_ORDER if g in set(sup["group"])]
+    rows = []
+    for t in types:
+        sub = sup[sup["support_type"] == t]
+        bars = [
+            Bar(float(n), f"{n} school(s): {g}", _OUTCOME_COLOUR[g])
+            for g in groups
+            if (n := int(sub.loc[sub["group"] == g, "schools"].sum()))
+        ]
+        rows.append(BarRow("all letter schools (baseline)" if t == BASELINE else _label(t), bars))
+    chart = bar_chart(
+        "chart-support",
+        "Support named, by the next outcome",
+        "For each kind of support, the schools it was named for, split by their next recorded outcome: improved "
+        "(good or better, or out of a category), effective action, monitoring only, not improved, or none yet. "
+        "The first bar is every school with a letter, whatever support it had: compare each kind with it.",
+        rows,
+        stacked=True,
+    )
+    detail = table(
+        ["Support named", "Next outcome", "Schools", "Letters", ""],
+        [
+            (_label(r.support_type), r.next_outcome, r.schools, r.letters, _small(int(r.schools), params))
+            for r in _rows(sup)
+        ],
+    )
+    return el(
+        "section",
+        el("h2", "Support and outcomes"),
+        caution,
+        el(
+            "figure",
+            chart,
+            legend(groups, [PALETTE[_OUTCOME_COLOUR[g]] for g in groups]),
+            el("figcaption", "Schools per kind of support, split by next outcome (counts on the bars)."),
+        ),
+        detail,
+        id="support",
+    )
+
+
+def _what_worked(d: ReportData, params: ReportParams) -> Markup:
+    ww = d.what_worked
+    intro = el(
+        "p",
+        "For this selection's most widespread weaknesses: actions and impact from case studies, and items of LA "
+        "support offers, tagged with the same weakness by the tagger. They come from the whole warehouse (a case "
+        "study or another LA's plan may help here).",
+    )
+    if not len(ww):
+        return el(
+            "section",
+            el("h2", "What worked"),
+            intro,
+            el("p", "No case study or support offer matches."),
+            id="what-worked",
+        )
+    tags = list(dict.fromkeys(ww["tag"]))[: params.top_tags]
+    blocks = []
+    for t in tags:
+        sub = ww[ww["tag"] == t].drop_duplicates(["doc_id", "text"]).head(params.what_worked_per_tag)
+        first = sub.iloc[0]
+        items = [
+            el(
+                "li",
+                el("blockquote", r.text),
+                el("p", f"{r.source}: {r.title}" + (f" ({r.la})" if not _missing(r.la) else ""), class_="source"),
+            )
+            for r in _rows(sub)
+        ]
+        blocks += [el("h3", f"{_label(t)} (weakness at {first.schools} school(s))"), el("ul", items, class_="quotes")]
+    return el("section", el("h2", "What worked"), intro, blocks, id="what-worked")
+
+
+def _quality(d: ReportData) -> Markup:
+    rej = d.rejected
+    by_reason = rej.groupby(["input", "reason"]).size().reset_index(name="n") if len(rej) else rej
+    rejected = (
+        el(
+            "div",
+            table(["Input", "Reason", "Count"], [(r.input, r.reason, r.n) for r in _rows(by_reason)]),
+            el(
+                "details",
+                el("summary", f"All {len(rej)} rejected inputs"),
+                table(
+                    ["Input", "Source", "Reason", "Where", "Message"],
+                    [(r.input, r.source, r.reason, r.detail, r.message) for r in _rows(rej)],
+                ),
+            ),
+        )
+        if len(rej)
+        else el("p", "No document or reference row was rejected.")
+    )
+    um = d.unmatched
+    unmatched = (
+        table(
+            ["Document", "Date", "School as written", "Best candidate", "Confidence", "Why not linked"],
+            [
+                (r.doc_id, _date(r.date), r.school, f"{r.best_name} ({r.best_urn})", r.confidence, r.reason)
+                for r in _rows(um)
+            ],
+        )
+        if len(um)
+        else el("p", "Every letter and report in this selection is linked to a school.")
+    )
+    miss = d.missing[d.missing["missing"] > 0]
+    n_docs = int(d.missing.groupby("doc_type")["documents"].max().sum()) if len(d.missing) else 0
+    missing = (
+        table(
+            ["Document type", "Field", "Missing", "Of"],
+            [(_label(r.doc_type), r.field, r.missing, r.documents) for r in _rows(miss)],
+        )
+        if len(miss)
+        else el("p", f"No key field is missing in the {n_docs} letter(s) and report(s) of this selection.")
+    )
+    versions = table(
+        ["Tagger version", "Units", "Documents"],
+        [(r.model_version, r.units, r.documents) for r in _rows(d.classifier)],
+    )
+    t = d.tagger
+    if t:
+        held_out = el(
+            "p",
+            f"Held-out figures of the tagger ({t.get('chosen')}), on {t.get('n_test_units')} hand-labelled test "
+            f"units: macro-F1 {t.get('macro_f1')}, micro-F1 {t.get('micro_f1')}, polarity accuracy "
+            f"{t.get('polarity_accuracy')} (keyword baseline macro-F1 {t.get('keyword_macro_f1')}). The tags in this "
+            "report are the tagger's, not a person's: read the evidence.",
+        )
+    else:
+        held_out = el("p", "No held-out figures for the tagger were given (run the evaluate stage).")
+    return el(
+        "section",
+        el("h2", "Data quality"),
+        el("h3", "Rejected inputs"),
+        el("p", "Rejected documents and reference rows have no LA or date: this list is the whole warehouse's."),
+        rejected,
+        el("h3", "Letters and reports not matched to a school"),
+        unmatched,
+        el("h3", "Fields missing"),
+        missing,
+        el("h3", "Classifier"),
+        versions,
+        held_out,
+        id="quality",
+    )
+
+
+# ---------------------------------------------------------------- page
+
+_CSS = """
+:root { --fg: #111; --muted: #444; --line: #bbb; --accent: #0072B2; }
+body { font: 18px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: var(--fg);
+       background: #fff; margin: 0 auto; padding: 1rem 1.5rem 3rem; max-width: 75rem; }
+h1 { font-size: 2rem; margin: .5rem 0 .25rem; } h2 { font-size: 1.5rem; border-bottom: 3px solid var(--accent);
+     padding-bottom: .2rem; margin-top: 2.5rem; } h3 { font-size: 1.2rem; margin-top: 1.5rem; }
+a { color: #004f80; } a:focus, summary:focus { outline: 3px solid #E69F00; outline-offset: 2px; }
+.filter, .note, .source { color: var(--muted); } .note { font-size: .85rem; margin: 0; }
+nav ul { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; }
+.cards { display: flex; flex-wrap: wrap; gap: 1rem; }
+.card { border: 2px solid var(--line); border-radius: 6px; padding: .5rem 1rem; min-width: 10rem; }
+.card .k { margin: 0; font-weight: 600; } .card .v { margin: .2rem 0; font-size: 1.6rem; font-weight: 700; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .95rem; }
+th, td { border: 1px solid var(--line); padding: .3rem .5rem; text-align: left; vertical-align: top; }
+thead th { background: #eef3f8; } .wide { overflow-x: auto; }
+figure { margin: 1rem 0 1.5rem; } figcaption { color: var(--muted); font-size: .95rem; }
+svg.chart { max-width: 100%; height: auto; } svg.chart text:not([fill]) { fill: #111; }
+svg.chart .label { font-weight: 600; }
+svg.chart a:hover rect, svg.chart a:focus rect { stroke: #000; stroke-width: 2; }
+.legend { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; margin: .3rem 0; }
+.legend li { display: flex; align-items: center; gap: .4rem; } .swatch { flex: none; }
+blockquote { margin: .3rem 0; padding-left: .8rem; border-left: 4px solid var(--line); }
+.quotes { list-style: none; padding-left: 0; } .quotes li { margin-bottom: .8rem; }
+.source { font-size: .85rem; margin: 0; }
+details.evidence { border: 1px solid var(--line); border-radius: 4px; padding: .3rem .6rem; margin: .4rem 0; }
+details.evidence > summary { font-weight: 600; cursor: pointer; }
+.caution { background: #fff4dc; border-left: 6px solid #E69F00; padding: .5rem .8rem; }
+.small-n { color: #8a2d00; font-weight: 600; }
+@media print {
+  body { font-size: 11pt; max-width: none; padding: 0; } nav { display: none; }
+  h2 { break-before: page; } figure, tr, li { break-inside: avoid; } a { color: inherit; text-decoration: none; }
+}
+"""
+
+_JS = """
+(function () {
+  function openTarget() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var el = id ? document.getElementById(id) : null;
+    if (el && el.tagName === "DETAILS") { el.open = true; el.scrollIntoView(); }
+  }
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
+  var opened = [];
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("details:not([open])").forEach(function (d) { d.open = true; opened.push(d); });
+  });
+  window.addEventListener("afterprint", function () {
+    opened.forEach(function (d) { d.open = false; }); opened = [];
+  });
+})();
+"""
+
+
+def _csp_hash(source: str) -> str:
+    import base64
+
+    return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+CSP = f"default-src 'none'; style-src {_csp_hash(_CSS)}; script-src {_csp_hash(_JS)}; img-src data:"
+"""The page's Content-Security-Policy: only this module's own style and script, nothing from the network."""
+
+
+def render(d: ReportData, params: ReportParams, version: str = "") -> str:
+    """The report page as one HTML string (no external resources)."""
+    who = d.la if d.la is not None else "all local authorities"
+    since = f" since {d.since.isoformat()}" if d.since is not None else ""
+    title = f"LA strategy report: {who}"
+    nav = el(
+        "nav",
+        el(
+            "ul",
+            [
+                el("li", el("a", name, href=f"#{anchor}"))
+                for anchor, name in (
+                    ("headline", "Headline figures"),
+                    ("weaknesses", "Recurring weaknesses"),
+                    ("schools", "Schools of concern"),
+                    ("support", "Support and outcomes"),
+                    ("what-worked", "What worked"),
+                    ("quality", "Data quality"),
+                )
+            ],
+        ),
+        aria_label="Sections",
+    )
+    main = el(
+        "main",
+        el("h1", title),
+        el(
+            "p",
+            f"Letters and reports{since}, from the ofsted-nlp warehouse"
+            + (f" (ofsted-nlp {version})" if version else "")
+            + ".",
+            class_="filter",
+        ),
+        nav,
+        _headline(d),
+        _recurring(d, params),
+        _schools(d, params),
+        _support(d, params),
+        _what_worked(d, params),
+        _quality(d),
+    )
+    head = el(
+        "head",
+        el("meta", charset="utf-8"),
+        el("meta", http_equiv="Content-Security-Policy", content=CSP),
+        el("meta", name="viewport", content="width=device-width, initial-scale=1"),
+        el("title", title),
+        el("style", Markup(_CSS)),
+    )
+    return "<!DOCTYPE html>\n" + el("html", head, el("body", main, el("script", Markup(_JS))), lang="en") + "\n"
+
+
+# ---------------------------------------------------------------- shell
+
+
+def slug(la: str) -> str:
+    """A file name for an LA: ``Bristol, City of`` → ``bristol-city-of``."""
+    s = re.sub(r"[^a-z0-9]+", "-", la.lower()).strip("-")
+    return s or "la"
+
+
+def local_authorities(con: duckdb.DuckDBPyConnection, since: dt.date | None = None) -> list[str]:
+    """The LAs with at least one letter or report (on or after ``since``)."""
+    rows = con.execute(
+        "SELECT DISTINCT la FROM document_facts WHERE la IS NOT NULL AND ($since IS NULL OR date >= $since) "
+        "ORDER BY la",
+        {"since": since},
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def read_tagger_metrics(path: Path | None) -> dict[str, Any] | None:
+    """The tagger's held-out figures from ``metrics/summary.json`` (None when there is no file)."""
+    if path is None or not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    tagger = data.get("tagger")
+    return tagger if isinstance(tagger, dict) else None
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def run(
+    warehouse: Path,
+    out: Path,
+    params: ReportParams,
+    metrics: Path | None = None,
+    la: str | None = None,
+    since: dt.date | None = None,
+) -> list[Path]:
+    """The ``report`` shell: write ``all.html`` and one page per LA, or only ``--la``'s page.
+
+    Raises:
+        PipelineError: when ``la`` matches no letter or report.
+    """
+    from importlib.metadata import version
+
+    tagger = read_tagger_metrics(metrics)
+    con = queries.connect_read_only(warehouse)
+    try:
+        las = local_authorities(con, since)
+        if la is not None:
+            if not int(queries.run_query(con, "headline", la, since).iloc[0]["schools"]):
+                raise PipelineError(f"no letter or report for LA {la!r}; LAs in the warehouse: {', '.join(las)}")
+            pages: list[tuple[str | None, str]] = [(la, slug(la))]
+        else:
+            pages = [(None, "all"), *((x, slug(x)) for x in las)]
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        all_las = everywhere(con, since)
+        for page_la, name in pages:
+            path = out / f"{name}.html"
+            _write(path, render(collect(con, page_la, since, tagger, all_las), params, version("ofsted-nlp")))
+            written.append(path)
+    finally:
+        con.close()
+    if la is None:  # a page of an LA no longer in the warehouse would mislead: remove it
+        keep = {p.name for p in written}
+        for old in out.glob("*.html"):
+            if old.name not in keep:
+                old.unlink()
+    return written
