@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -315,7 +316,7 @@ def _recurring(d: ReportData, params: ReportParams) -> Markup:
 def _filter_args(d: ReportData) -> str:
     parts = []
     if d.la is not None:
-        parts.append(f"--la '{d.la}'")
+        parts.append(f"--la {shlex.quote(d.la)}")
     if d.since is not None:
         parts.append(f"--since {d.since.isoformat()}")
     return " ".join(parts)
@@ -792,6 +793,7 @@ def run(
         if la is not None:
             if not int(queries.run_query(con, "headline", la, since).iloc[0]["schools"]):
                 raise PipelineError(f"no letter or report for LA {la!r}; LAs in the warehouse: {', '.join(las)}")
+            la = next((x for x in las if x.lower() == la.lower()), la)  # "luton" is shown as "Luton"
             pages: list[tuple[str | None, str]] = [(la, slug(la))]
         else:
             pages = [(None, "all"), *((x, slug(x)) for x in las)]

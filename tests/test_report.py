@@ -243,7 +243,7 @@ def test_what_worked_lists_sources_for_the_top_weaknesses(con: duckdb.DuckDBPyCo
 
 def test_limits_say_how_many_more_and_how_to_see_them(con: duckdb.DuckDBPyConnection) -> None:
     html = page(con, "Sandwell", evidence_per_tag=1, max_schools=0)
-    assert "ofsted-nlp query weakness_evidence --la &#x27;Sandwell&#x27;" in html
+    assert "ofsted-nlp query weakness_evidence --la Sandwell" in html
     assert "and 1 more schools" in html
 
 
@@ -336,6 +336,7 @@ def test_cli_report_one_la_without_model_libraries(sample_warehouse: Path, tmp_p
     run = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
     assert run.stderr.strip().endswith("(0, [])"), run.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["luton.html"]
+    assert "<h1>LA strategy report: Luton</h1>" in (tmp_path / "luton.html").read_text()  # the LA's own spelling
     assert "No held-out figures for the tagger were given" in (tmp_path / "luton.html").read_text()
 
 
