@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_extract.py
 	$(BIN)/python bench/bench_classify.py
 	$(BIN)/python bench/bench_search.py
+	$(BIN)/python bench/bench_pdf.py
+	$(BIN)/python bench/bench_synth.py
 
 clean:
 	rm -rf $(VENV) corpus/interim warehouse reports test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -60,7 +60,7 @@ def main() -> None:
     print(f"  ingest (decode, normalise, type): {n / (t1 - t0):8.0f} letters/s")
     print(f"  parse:                            {n / (t2 - t1):8.0f} letters/s   (target >= 100)")
     print(f"  ingest + parse:                   {n / (t2 - t0):8.0f} letters/s")
-    print(f"PDF ingest (pdfplumber, reading order, running lines dropped): {pages} pages")
+    print(f"PDF ingest (pypdfium2, reading order, running lines dropped): {pages} pages")
     print(f"  {pages / (t4 - t3):8.1f} pages/s   (target >= 5)")
     print(f"peak RSS: {peak_mb:.0f} MB")
     print(f"'ofsted-nlp extract' on one text letter, wall time incl. interpreter start: {t6 - t5:.2f} s (target < 2)")

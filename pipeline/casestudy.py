@@ -188,8 +188,10 @@ def _units(text: str) -> list[_Unit]:
             start = m.start() + lead + len(BULLET) + (len(body) - len(body.lstrip()))
             cur = ["sub" if lead else "bullet", start, end]
         elif cur and (
-            (cur[0] == "para" and not _heading_part(text[cur[1] : cur[2]]))
-            or (cur[0] != "para" and (not _TERMINAL.search(text[cur[1] : cur[2]]) or stripped[:1].islower()))
+            # only the unit's last line is looked at (a heading is one line): reading the
+            # whole growing unit for each line was quadratic
+            (cur[0] == "para" and (text.find("\n", cur[1], cur[2]) >= 0 or not _heading_part(text[cur[1] : cur[2]])))
+            or (cur[0] != "para" and (not _ends_sentence(text, cur[1], cur[2]) or stripped[:1].islower()))
         ):
             cur[2] = end  # the next line of a paragraph, or a wrapped line of a bullet
         else:
@@ -199,6 +201,14 @@ def _units(text: str) -> list[_Unit]:
     if cur:
         units.append(_Unit(*cur))
     return units
+
+
+def _ends_sentence(text: str, start: int, end: int) -> bool:
+    """Whether `_TERMINAL` finds ``text[start:end]`` ends a sentence, read from its end."""
+    i = end
+    while i > start and text[i - 1] in "\"'\u2019\u201d)":
+        i -= 1
+    return i > start and text[i - 1] in ".!?"
 
 
 def _clean_heading(raw: str) -> str:

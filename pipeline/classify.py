@@ -8,6 +8,7 @@ uses the same vectors) and writes the ``units`` and ``issues`` tables.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from pipeline.support import find_support
 from pipeline.train import TrainedModel
 
 if TYPE_CHECKING:
+    import pandas as pd
     from spacy.language import Language
 
 
@@ -88,17 +90,25 @@ def classify_spans(
         return [], []
     texts = [r["text"] for r in spans]
     scores, polarity = model.predict(texts, np.stack([vectors[r["unit_id"]] for r in spans]))
+    return _rows(spans, scores, polarity, [_support(t) for t in texts], model)
+
+
+def _support(text: str) -> list[str]:
+    return [t for t, _ in find_support(text)]
+
+
+def _rows(
+    spans: Sequence[dict[str, Any]],
+    scores: np.ndarray,
+    polarity: Sequence[str],
+    support: Sequence[list[str]],
+    model: TrainedModel,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``units`` and ``issues`` rows of scored units; issues unit by unit, tags in `ISSUE_TAGS` order."""
     unit_rows: list[dict[str, Any]] = []
     issue_rows: list[dict[str, Any]] = []
     for i, r in enumerate(spans):
-        unit_rows.append(
-            {
-                **r,
-                "polarity": polarity[i],
-                "support_types": [t for t, _ in find_support(r["text"])],
-                "model_version": model.version,
-            }
-        )
+        unit_rows.append({**r, "polarity": polarity[i], "support_types": support[i], "model_version": model.version})
         for j, tag in enumerate(ISSUE_TAGS):
             if scores[i, j] >= model.thresholds[j]:
                 issue_rows.append(
@@ -116,27 +126,167 @@ def classify_spans(
     return unit_rows, issue_rows
 
 
-def run(spans_path: Path, embeddings: Path, model: TrainedModel, out: Path) -> dict[str, int]:
-    """The shell: the embed stage's ``unit_spans`` and ``unit_embeddings`` → ``units`` and ``issues`` in ``out``."""
+CLASSIFY_MODULES = ("pipeline.classify", "pipeline.support", "pipeline.tagger", "pipeline.train")
+"""The code whose change makes every document's tags stale (`pipeline.train` holds the predict path)."""
+OUTPUTS = ("units", "issues")
+"""Tables the stage writes."""
+
+
+def run(
+    spans_path: Path, embeddings: Path, model: TrainedModel, out: Path, jobs: int = 1, batch_units: int = 10_000
+) -> dict[str, int]:
+    """The shell: the embed stage's ``unit_spans`` and ``unit_embeddings`` → ``units`` and ``issues`` in ``out``.
+
+    Only documents not classified before by the same code, model and encoder,
+    or whose units the embed stage has since cut differently, are classified;
+    the rows of the others are kept from the last run, and a document gone
+    from ``unit_spans`` loses its rows (`pipeline.incremental`). The new units'
+    vectors are read ``batch_units`` at a time and classified in ``jobs`` processes.
+
+    Returns:
+        Rows written per table, and ``documents``: documents classified this run.
+    """
     import pandas as pd
 
-    spans: list[dict[str, Any]] = [
-        {str(k): v for k, v in r.items()} for r in pd.read_parquet(spans_path).to_dict("records")
-    ]
-    emb = pd.read_parquet(embeddings, columns=["unit_id", "vector"])
-    vectors = {k: np.asarray(v, dtype=np.float32) for k, v in zip(emb["unit_id"], emb["vector"], strict=True)}
-    missing = [r["unit_id"] for r in spans if r["unit_id"] not in vectors]
-    if missing:
+    from pipeline import incremental
+    from pipeline.embed import joined, member
+
+    spans = pd.read_parquet(spans_path)
+    ids = set(spans["doc_id"])
+    fp = incremental.fingerprint(CLASSIFY_MODULES, None, model.version, *_encoders(embeddings))
+    kept_frames, kept = incremental.previous(out, OUTPUTS, fp, ids)
+    if kept:
+        kept -= _recut(kept_frames["units"], spans[member(spans["doc_id"], kept)])
+    new_units, new_issues = contracts.empty(contracts.UNITS), contracts.empty(contracts.ISSUES)
+    todo = spans[~member(spans["doc_id"], kept)].reset_index(drop=True)
+    del spans
+    if len(todo):
+        new_units, new_issues = classify_stored(todo, embeddings, model, jobs, batch_units)
+    frames = {}
+    for table, new in ((contracts.UNITS, new_units), (contracts.ISSUES, new_issues)):
+        old = kept_frames.get(table.name)
+        frames[table.name] = joined([None if old is None else old[member(old["doc_id"], kept)], new], table)
+    incremental.write_folder(out, frames, ids, fp)
+    n_todo = len(ids - kept)
+    print(f"classify: {n_todo} documents classified, {len(kept)} kept from the last run", file=sys.stderr)
+    return {name: len(df) for name, df in frames.items()} | {"documents": n_todo}
+
+
+def _encoders(embeddings: Path) -> list[str]:
+    """The encoders that made the vectors (a new encoder makes every document's tags stale)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    column = pq.read_table(embeddings, columns=["model"]).column("model")
+    return sorted(str(m) for m in pc.unique(column).to_pylist() if m is not None)
+
+
+def _recut(units: pd.DataFrame, spans: pd.DataFrame) -> set[str]:
+    """Documents whose ``unit_spans`` rows differ from those their kept ``units`` rows were made from."""
+    import pandas as pd
+
+    def digest(df: pd.DataFrame) -> pd.Series:
+        rows = pd.util.hash_pandas_object(df[contracts.UNIT_SPANS.names], index=False)
+        return rows.groupby(df["doc_id"].to_numpy()).sum()  # a multiset hash: row order does not matter
+
+    old, new = digest(units), digest(spans)
+    docs = old.index.union(new.index)
+    differ = old.reindex(docs, fill_value=0) != new.reindex(docs, fill_value=0)
+    return {str(d) for d in docs[differ.to_numpy()]}
+
+
+def classify_stored(
+    spans: pd.DataFrame, embeddings: Path, model: TrainedModel, jobs: int = 1, batch_units: int = 10_000
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``units`` and ``issues`` of ``unit_spans`` rows whose vectors are in the Parquet file ``embeddings``.
+
+    The vectors are streamed ``batch_units`` at a time (never all in memory) and
+    the batches classified in ``jobs`` processes; rows come back in the order of ``spans``.
+
+    Raises:
+        PipelineError: a unit has no vector (or two).
+    """
+    import pandas as pd
+
+    from pipeline import incremental
+
+    global _MODEL
+    _MODEL = model  # workers forked from here use it
+    index = pd.Index(spans["unit_id"])
+    seen = np.zeros(len(spans), dtype=bool)
+    units_parts: list[pd.DataFrame] = []
+    issues_parts: list[pd.DataFrame] = []
+    window: list[tuple[pd.DataFrame, np.ndarray, np.ndarray]] = []
+
+    def flush() -> None:
+        for units, issues in incremental.parallel_map(_classify_batch, window, jobs, chunk=1):
+            units_parts.append(units)
+            issues_parts.append(issues)
+        window.clear()
+
+    for ids, vecs in _vector_batches(embeddings, spans["unit_id"].tolist(), batch_units):
+        pos = index.get_indexer(ids)
+        if seen[pos].any():
+            raise PipelineError(f"classify: {embeddings} holds a unit twice; re-run the embed stage")
+        seen[pos] = True
+        window.append((spans.iloc[pos], vecs, pos))
+        if len(window) >= 2 * jobs:  # two batches a process: fewer idle at the end of a window
+            flush()
+    flush()
+    if not seen.all():
+        missing = spans["unit_id"].to_numpy()[~seen]
         raise PipelineError(
             f"classify: {len(missing)} units have no embedding (e.g. {missing[0]}); re-run the embed stage"
         )
-    unit_rows, issue_rows = classify_spans(spans, vectors, model)
-    out.mkdir(parents=True, exist_ok=True)
-    counts = {}
-    for table, rows in (
-        (contracts.UNITS, unit_rows),
-        (contracts.ISSUES, issue_rows),
-    ):
-        contracts.frame(table, rows).to_parquet(out / f"{table.name}.parquet", index=False)
-        counts[table.name] = len(rows)
-    return counts
+    return _in_order(units_parts, contracts.UNITS), _in_order(issues_parts, contracts.ISSUES)
+
+
+_MODEL: TrainedModel | None = None
+"""The model of a worker process (inherited from `classify_stored` when forked)."""
+
+
+def _classify_batch(item: tuple[pd.DataFrame, np.ndarray, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Checked ``units`` and ``issues`` frames of a batch of spans, its vectors and its positions (kept in ``_pos``).
+
+    A `parallel_map` worker: the model is the one `classify_stored` set before forking.
+    """
+    from pipeline.incremental import records
+
+    if _MODEL is None:
+        raise PipelineError("classify: no model in this worker process (it must be forked from classify_stored)")
+    spans, vecs, pos = item
+    texts = [str(t) for t in spans["text"]]
+    scores, polarity = _MODEL.predict(texts, vecs)
+    unit_rows, issue_rows = _rows(records(spans), scores, polarity, [_support(t) for t in texts], _MODEL)
+    units = contracts.frame(contracts.UNITS, unit_rows)
+    issues = contracts.frame(contracts.ISSUES, issue_rows)
+    units["_pos"] = pos
+    issues["_pos"] = np.repeat(pos, (scores >= _MODEL.thresholds).sum(axis=1))
+    return units, issues
+
+
+def _vector_batches(embeddings: Path, unit_ids: list[str], size: int) -> Iterator[tuple[list[str], np.ndarray]]:
+    """``(unit_ids, vectors)`` of the units of ``unit_ids`` in ``embeddings``, ``size`` at a time, in file order."""
+    from pipeline.embed import batches_where, vector_rows
+
+    ids: list[str] = []
+    vecs: list[np.ndarray] = []
+    for batch in batches_where(embeddings, "unit_id", unit_ids, ["unit_id", "vector"]):
+        ids.extend(batch.column("unit_id").to_pylist())
+        vecs.extend(vector_rows(batch.column("vector")))
+        while len(ids) >= size:
+            yield ids[:size], np.stack(vecs[:size])
+            ids, vecs = ids[size:], vecs[size:]
+    if ids:
+        yield ids, np.stack(vecs)
+
+
+def _in_order(parts: list[pd.DataFrame], table: contracts.Table) -> pd.DataFrame:
+    """The parts as one frame, rows in ``_pos`` order (the order of the stage's spans), without ``_pos``."""
+    import pandas as pd
+
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return contracts.empty(table)
+    df = pd.concat(parts, ignore_index=True).sort_values("_pos", kind="stable")
+    return df.drop(columns="_pos").reset_index(drop=True)

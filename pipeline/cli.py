@@ -53,8 +53,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from pipeline import ingest
+    from pipeline.incremental import jobs_arg, parse_shard
 
-    n_docs, n_rejects = ingest.run(args.raw, args.documents, args.rejects, asdict(_ingest_params(args.params)))
+    n_docs, n_rejects = ingest.run(
+        args.raw,
+        args.documents,
+        args.rejects,
+        asdict(_ingest_params(args.params)),
+        manifest=args.manifest,
+        jobs=jobs_arg(args.jobs),
+        shard=parse_shard(args.shard),
+    )
     print(f"ingest: {n_docs} documents, {n_rejects} rejects -> {args.documents}, {args.rejects}")
     return 0
 
@@ -62,8 +71,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_parse(args: argparse.Namespace) -> int:
     """Run the parse stage."""
     from pipeline import parse
+    from pipeline.incremental import jobs_arg
 
-    counts = parse.run(args.documents, args.out)
+    counts = parse.run(args.documents, args.out, jobs=jobs_arg(args.jobs))
     print("parse: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + f" -> {args.out}/")
     return 0
 
@@ -101,12 +111,37 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_synth(args: argparse.Namespace) -> int:
+    """Write a synthetic corpus with its ground truth and a GIAS extract."""
+    from pipeline import synth
+
+    counts = synth.run(args.n, args.pdf_share, args.seed, args.out)
+    print(
+        f"synth: {counts['letters']} letters ({counts['txt']} text, {counts['pdf']} PDF), "
+        f"{counts['schools']} schools -> {args.out}/raw, {args.out}/truth.jsonl, {args.out}/reference"
+    )
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Merge the interim folders of shard runs."""
+    from pipeline import merge
+
+    counts = merge.run(args.shards, args.out)
+    print("merge: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + f" -> {args.out}/")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the LA strategy report pages."""
     from pipeline import report
 
     params = _stage_params(args.params, "report", report.ReportParams)
-    written = report.run(args.warehouse, args.out, params, args.metrics, args.la, _since(args.since))
+    from pipeline.incremental import jobs_arg
+
+    written = report.run(
+        args.warehouse, args.out, params, args.metrics, args.la, _since(args.since), jobs=jobs_arg(args.jobs)
+    )
     print(f"report: {len(written)} page(s) -> " + ", ".join(str(p) for p in written))
     return 0
 
@@ -230,11 +265,18 @@ def cmd_embed(args: argparse.Namespace) -> int:
     """Run the embed stage."""
     from pipeline import embed
     from pipeline.encoder import LazyEncoder
-    from pipeline.units import make_nlp
+    from pipeline.incremental import jobs_arg
 
     params = _stage_params(args.params, "embed", embed.EmbedParams)
     counts = embed.run(
-        args.documents, args.queries, args.cache, args.out, LazyEncoder(params.batch_size), make_nlp(), params
+        args.documents,
+        args.queries,
+        args.cache,
+        args.out,
+        LazyEncoder(params.batch_size),
+        None,  # spaCy is built only if a document is new
+        params,
+        jobs=jobs_arg(args.jobs),
     )
     print(
         f"embed: {counts['unit_spans']} units, {counts['queries']} queries; "
@@ -250,8 +292,14 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     model = train.load(args.model)
     if args.embedded:
+        from pipeline.incremental import jobs_arg
+
         counts = classify.run(
-            args.embedded / "unit_spans.parquet", args.embedded / "unit_embeddings.parquet", model, args.out
+            args.embedded / "unit_spans.parquet",
+            args.embedded / "unit_embeddings.parquet",
+            model,
+            args.out,
+            jobs=jobs_arg(args.jobs),
         )
         print("classify: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + f" -> {args.out}/")
         return 0
@@ -436,6 +484,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--documents", type=Path, default=config.DOCUMENTS)
     p.add_argument("--rejects", type=Path, default=config.REJECTS)
     p.add_argument("--params", type=Path, default=config.PARAMS)
+    p.add_argument(
+        "--manifest", type=Path, help="file list of the last run: unchanged files are not read again (incremental)"
+    )
+    p.add_argument("--jobs", type=int, default=1, help="processes reading files (0: every core; default 1)")
+    p.add_argument("--shard", metavar="K/N", help="only the files of shard K of N (by a hash of the path)")
     p.set_defaults(func=cmd_ingest)
 
     p = add(
@@ -445,6 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--documents", type=Path, default=config.DOCUMENTS)
     p.add_argument("--out", type=Path, default=config.PARSED_DIR)
+    p.add_argument("--jobs", type=int, default=1, help="processes parsing documents (0: every core; default 1)")
     p.set_defaults(func=cmd_parse)
 
     p = add(
@@ -518,6 +572,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", type=Path, default=config.EMBEDDING_CACHE, help="vectors kept between runs")
     p.add_argument("--out", type=Path, default=config.EMBEDDED_DIR)
     p.add_argument("--params", type=Path, default=config.PARAMS)
+    p.add_argument(
+        "--jobs", type=int, default=1, help="processes cutting new documents into units (0: every core; default 1)"
+    )
     p.set_defaults(func=cmd_embed)
 
     p = add(
@@ -530,6 +587,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, default=config.MODEL_DIR, help="the trained tagger")
     p.add_argument("--embedded", type=Path, help="stage mode: classify every unit the embed stage wrote there")
     p.add_argument("--out", type=Path, default=config.CLASSIFIED_DIR, help="stage mode: output folder")
+    p.add_argument(
+        "--jobs", type=int, default=1, help="stage mode: processes classifying batches of units (0: every core)"
+    )
     p.set_defaults(func=cmd_classify)
 
     p = add(
@@ -555,7 +615,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", type=Path, default=config.SUMMARY_METRICS, help="the tagger's held-out figures")
     p.add_argument("--params", type=Path, default=config.PARAMS, help="params.yaml (its report section)")
     p.add_argument("--out", type=Path, default=config.REPORTS, help="folder of the pages (default reports)")
+    p.add_argument("--jobs", type=int, default=1, help="processes writing pages (0: every core; default 1)")
     p.set_defaults(func=cmd_report)
+
+    p = add(
+        "merge",
+        "Merge the interim folders of --shard runs (one per machine) into one, for the load stage.",
+        "ofsted-nlp merge shards/1 shards/2 --out corpus/interim",
+    )
+    p.add_argument("shards", nargs="+", type=Path, metavar="SHARD", help="interim folders of the shard runs")
+    p.add_argument("--out", type=Path, required=True, help="the merged interim folder")
+    p.set_defaults(func=cmd_merge)
+
+    p = add(
+        "synth",
+        "Write synthetic HMI letters (text and PDF), the fields and tags each used, and a GIAS extract of the schools.",
+        "ofsted-nlp synth --n 1000 --pdf-share 0.3 --seed 1 /tmp/synth",
+    )
+    p.add_argument("out", type=Path, metavar="OUT", help="folder to create: OUT/raw, OUT/truth.jsonl, OUT/reference")
+    p.add_argument("--n", type=int, default=1000, help="letters (default 1000)")
+    p.add_argument("--pdf-share", type=float, default=0.3, help="share written as PDF (default 0.3)")
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same bytes")
+    p.set_defaults(func=cmd_synth)
 
     p = add(
         "search",

@@ -131,7 +131,7 @@ DOCUMENTS = Table(
         _c("n_chars", "BIGINT", "length of text"),
         _c("n_pages", "INTEGER", "pages of a PDF; null for text files", nullable=True),
         _c("n_bytes", "BIGINT", "size of the file"),
-        _c("extractor", "VARCHAR", "how the text was read, e.g. pdfplumber-0.11 or text/utf-8"),
+        _c("extractor", "VARCHAR", "how the text was read, e.g. pypdfium2-5.15.2 or text/utf-8"),
         _c("problems", "VARCHAR", "what went wrong short of rejection", nullable=True),
     ),
     ("doc_id",),

@@ -7,23 +7,32 @@ its next run: re-running after new documents arrive (or a parser change that
 moves offsets but not words) embeds only texts it has not seen. The classifier
 (`classify`) and search share these vectors. Search queries to be evaluated
 are embedded here too, so `evaluate` needs no model.
+
+The stage is incremental (`pipeline.incremental`): a run cuts and embeds only
+the documents it has not done under the same code, encoder and params, keeps
+the rows of the others and drops those of documents gone. Vectors travel as
+float32 arrays and Arrow buffers, never as a Python float per number.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pipeline import contracts
 from pipeline.encoder import Encoder
 from pipeline.units import units
 
 if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
     from spacy.language import Language
 
 
@@ -76,43 +85,177 @@ def embed_texts(
     Returns:
         The vectors in input order and the number of texts encoded.
     """
-    missing = sorted({text_key(t): t for t in texts if text_key(t) not in cache}.items())
+    keys = [text_key(t) for t in texts]
+    missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in cache}.items())
     for k in range(0, len(missing), batch_units):
         chunk = missing[k : k + batch_units]
         for (key, _), vec in zip(chunk, encoder.encode([t for _, t in chunk]), strict=True):
             cache[key] = np.asarray(vec, dtype=np.float32)
     if not texts:
         return np.zeros((0, encoder.dim), dtype=np.float32), 0
-    return np.stack([cache[text_key(t)] for t in texts]), len(missing)
+    return np.stack([cache[k] for k in keys]), len(missing)
 
 
-def read_cache(path: Path, model: str) -> dict[str, np.ndarray]:
-    """The cached vectors of one encoder (empty when there is no cache yet)."""
+def vector_rows(column: pa.ChunkedArray | pa.Array) -> list[np.ndarray]:
+    """The vectors of a Parquet list column as float32 rows, without a Python float per number.
+
+    Each row is a view into its chunk's buffer (a copy only when the column holds doubles).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    rows: list[np.ndarray] = []
+    for chunk in chunks:
+        if not len(chunk):
+            continue
+        flat = np.asarray(pc.list_flatten(chunk).to_numpy(zero_copy_only=False), dtype=np.float32)
+        rows.extend(flat.reshape(len(chunk), -1))
+    return rows
+
+
+def batches_where(
+    path: Path, key: str, values: Collection[str], columns: list[str], rows: int = 10_000, **equal: str
+) -> Iterator[pa.RecordBatch]:
+    """The rows of a Parquet file whose ``key`` is one of ``values`` (and each ``equal`` column its value).
+
+    Streamed ``rows`` at a time through a 1 MiB buffer, so memory stays that of
+    one batch however large the file or its row groups (a whole-file or dataset
+    read of a 400k-vector file peaks near 3 GB).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    if not values:
+        return
+    wanted = values if isinstance(values, set | frozenset) else set(values)  # pc.is_in would hash it every batch
+    reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+    for batch in reader.iter_batches(batch_size=rows, columns=columns, use_threads=False):
+        column = batch.column(key)
+        if pa.types.is_null(column.type):  # an empty table written by pandas has untyped columns
+            continue
+        mask = pa.array([v in wanted for v in column.to_pylist()], pa.bool_())
+        for name, value in equal.items():
+            mask = pc.and_(mask, pc.equal(batch.column(name), value))
+        hits = pc.sum(mask).as_py() or 0
+        if hits == batch.num_rows:
+            yield batch  # no copy when every row is wanted
+        elif hits:
+            yield batch.filter(mask)
+
+
+def member(column: pd.Series, values: Collection[str]) -> np.ndarray:
+    """``column.isin(values)`` through a Python set (pandas 3 makes an Arrow scalar of every value: 1 s for 10k)."""
+    wanted = values if isinstance(values, set | frozenset) else set(values)
+    return np.fromiter((v in wanted for v in column.tolist()), dtype=bool, count=len(column))
+
+
+def joined(frames: Sequence[pd.DataFrame | None], table: contracts.Table) -> pd.DataFrame:
+    """The rows of ``frames`` as one frame of ``table`` (empty ones left out, so no column turns to object)."""
     import pandas as pd
+
+    parts = [f for f in frames if f is not None and len(f)]
+    return pd.concat(parts, ignore_index=True) if parts else contracts.empty(table)
+
+
+def read_cache(path: Path, model: str, keys: Collection[str] | None = None) -> dict[str, np.ndarray]:
+    """The cached vectors of one encoder, only those of ``keys`` when given (empty when there is no cache yet)."""
+    import pyarrow.parquet as pq
 
     if not path.exists():
         return {}
-    df = pd.read_parquet(path)
-    df = df[df["model"] == model]
-    return {k: np.asarray(v, dtype=np.float32) for k, v in zip(df["text_key"], df["vector"], strict=True)}
+    if keys is None:
+        keys = pq.read_table(path, columns=["text_key"]).column("text_key").to_pylist()
+    cache: dict[str, np.ndarray] = {}
+    for batch in batches_where(path, "text_key", keys, ["text_key", "model", "vector"], model=model):
+        cache.update(zip(batch.column("text_key").to_pylist(), vector_rows(batch.column("vector")), strict=True))
+    return cache
 
 
 def write_cache(path: Path, cache: dict[str, np.ndarray], model: str, keep: set[str]) -> None:
-    """Write the cache, keeping only the texts still in use (so it does not grow without end)."""
-    import pandas as pd
+    """Write the cache: the vectors of ``keep`` (the texts still in use, so it does not grow without end).
 
-    keys = sorted(k for k in cache if k in keep)
+    Those in ``cache`` are written from it, the others copied from the cache file batch by batch, so the
+    whole cache is never held in memory.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    pd.DataFrame({"text_key": keys, "model": model, "vector": [cache[k].tolist() for k in keys]}).to_parquet(
-        tmp, index=False
-    )
+    schema = pa.schema([("text_key", pa.string()), ("model", pa.string()), ("vector", pa.list_(pa.float32()))])
+    with pq.ParquetWriter(tmp, schema) as writer:
+        if path.exists():
+            from_file = keep - cache.keys()
+            columns = ["text_key", "model", "vector"]
+            for batch in batches_where(path, "text_key", from_file, columns, model=model):
+                writer.write_table(pa.Table.from_batches([batch]).cast(schema))
+        keys = sorted(k for k in cache if k in keep)
+        for i in range(0, len(keys), _WRITE_ROWS):
+            piece = keys[i : i + _WRITE_ROWS]
+            writer.write_table(vector_table(piece, model, [cache[k] for k in piece]))
     tmp.replace(path)
+
+
+def vector_table(keys: list[str], model: str, vectors: Sequence[np.ndarray], key: str = "text_key") -> pa.Table:
+    """A table (``key``, ``model``, ``vector``) built from float32 arrays, not Python lists."""
+    import pyarrow as pa
+
+    lengths = np.array([len(v) for v in vectors], dtype=np.int32)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    flat = np.concatenate(vectors).astype(np.float32, copy=False) if len(vectors) else np.zeros(0, np.float32)
+    return pa.table(
+        {
+            key: pa.array(keys, pa.string()),
+            "model": pa.array([model] * len(keys), pa.string()),
+            "vector": pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat)),
+        }
+    )
 
 
 def read_queries(path: Path) -> list[dict[str, Any]]:
     """The judged search queries (``corpus/labels/search_queries.jsonl``)."""
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+_WRITE_ROWS = 20_000
+"""Rows per piece when the cache is written."""
+
+_NLP: Language | None = None
+"""The spaCy pipeline `_cut_one` uses: the caller's (set by `cut`, inherited by forked workers), or `make_nlp`'s."""
+
+
+def _cut_one(item: tuple[str, str]) -> list[dict[str, Any]]:
+    """``unit_spans`` rows of one document (a `parallel_map` worker)."""
+    global _NLP
+    if _NLP is None:
+        from pipeline.units import make_nlp
+
+        _NLP = make_nlp()
+    return unit_spans([item], _NLP)
+
+
+def cut(items: Sequence[tuple[str, str]], nlp: Language | None, jobs: int = 1) -> pd.DataFrame:
+    """``unit_spans`` of ``(doc_id, text)`` items as a checked frame, cut in ``jobs`` processes.
+
+    ``nlp`` None: the default pipeline (`pipeline.units.make_nlp`), built once in each process that cuts.
+    """
+    from pipeline import incremental
+
+    global _NLP
+    if nlp is not None:
+        _NLP = nlp  # workers forked from here use the caller's pipeline
+    rows = [row for doc_rows in incremental.parallel_map(_cut_one, items, jobs) for row in doc_rows]
+    return contracts.frame(contracts.UNIT_SPANS, rows)
+
+
+_DOC_ROWS = 1000
+"""Documents read and cut at a time: the texts of a large corpus are never all in memory."""
+
+
+EMBED_MODULES = ("pipeline.embed", "pipeline.units", "pipeline.encoder", "pipeline.text")
+"""The code whose change makes every document's units stale (`pipeline.text` holds the bullet glyph)."""
 
 
 def run(
@@ -121,39 +264,100 @@ def run(
     cache_path: Path,
     out: Path,
     encoder: Encoder,
-    nlp: Language,
+    nlp: Language | None,
     params: EmbedParams,
+    jobs: int = 1,
 ) -> dict[str, int]:
-    """The shell: documents → ``unit_spans``, ``unit_embeddings`` (and ``query_embeddings``) in ``out``.
+    """The shell: documents → ``unit_spans``, ``unit_embeddings`` and ``query_embeddings`` in ``out``.
+
+    Only documents not embedded before by the same code, encoder and params are
+    cut (in ``jobs`` processes) and embedded; the rows of the others are kept
+    from the last run, and a document gone from ``documents`` loses its rows
+    (`pipeline.incremental`). Texts already in the cache are not encoded again.
+    With ``nlp`` None the default spaCy pipeline is built only if a document is
+    new (it takes seconds to build).
 
     Returns:
-        Rows written per table, and ``encoded``: texts the encoder actually ran on.
+        Rows written per table, ``encoded`` (texts the encoder actually ran on)
+        and ``documents`` (documents cut this run).
     """
     import pandas as pd
 
-    from pipeline import contracts
+    from pipeline import incremental
 
-    docs = pd.read_parquet(documents, columns=["doc_id", "text"])
-    spans = unit_spans(zip(docs["doc_id"], docs["text"], strict=True), nlp)
-    cache = read_cache(cache_path, encoder.name)
-    texts = [r["text"] for r in spans]
-    vecs, encoded = embed_texts(texts, encoder, cache, params.batch_units)
-    query_rows: list[dict[str, Any]] = []
-    if queries is not None:
-        qs = read_queries(queries)
-        qvecs, n = embed_texts([q["query"] for q in qs], encoder, cache, params.batch_units)
-        encoded += n
-        query_rows = [
-            {"query_id": q["query_id"], "model": encoder.name, "vector": v.tolist()}
-            for q, v in zip(qs, qvecs, strict=True)
-        ]
-        texts = texts + [q["query"] for q in qs]
-    emb_rows = embedding_rows(spans, vecs, encoder.name)
-    out.mkdir(parents=True, exist_ok=True)
-    contracts.frame(contracts.UNIT_SPANS, spans).to_parquet(out / "unit_spans.parquet", index=False)
-    contracts.frame(contracts.UNIT_EMBEDDINGS, emb_rows).to_parquet(out / "unit_embeddings.parquet", index=False)
-    pd.DataFrame(query_rows, columns=["query_id", "model", "vector"]).to_parquet(
-        out / "query_embeddings.parquet", index=False
+    ids = pd.read_parquet(documents, columns=["doc_id"])["doc_id"].tolist()
+    fp = incremental.fingerprint(EMBED_MODULES, asdict(params), encoder.name)
+    kept_frames, kept = incremental.previous(out, ["unit_spans"], fp, set(ids))
+    old_spans, kept = _kept(out, kept_frames.get("unit_spans"), kept)
+    todo = [d for d in ids if d not in kept]
+    pieces = []
+    for batch in batches_where(documents, "doc_id", todo, ["doc_id", "text"], rows=_DOC_ROWS):  # new ones only
+        items = list(zip(batch.column("doc_id").to_pylist(), batch.column("text").to_pylist(), strict=True))
+        pieces.append(cut(items, nlp, jobs))
+    new_spans = pd.concat(pieces, ignore_index=True) if pieces else contracts.empty(contracts.UNIT_SPANS)
+    qs = read_queries(queries) if queries is not None else []
+    new_texts = new_spans["text"].tolist()
+    q_texts = [q["query"] for q in qs]
+    cache = read_cache(cache_path, encoder.name, {text_key(t) for t in new_texts + q_texts})
+    new_vecs, encoded = embed_texts(new_texts, encoder, cache, params.batch_units)
+    qvecs, n = embed_texts(q_texts, encoder, cache, params.batch_units)
+    encoded += n
+    spans = joined([old_spans, new_spans], contracts.UNIT_SPANS)
+    old_ids = [] if old_spans is None else old_spans["unit_id"].tolist()
+    new_ids = new_spans["unit_id"].tolist()
+
+    def write_vectors(path: Path) -> None:  # the kept vectors are copied batch by batch, never all held
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pa.schema([("unit_id", pa.string()), ("model", pa.string()), ("vector", pa.list_(pa.float32()))])
+        with pq.ParquetWriter(path, schema) as writer:
+            for batch in batches_where(out / "unit_embeddings.parquet", "unit_id", old_ids, schema.names):
+                writer.write_table(pa.Table.from_batches([batch]).cast(schema))
+            for i in range(0, len(new_ids), _WRITE_ROWS):
+                piece = slice(i, i + _WRITE_ROWS)
+                writer.write_table(vector_table(new_ids[piece], encoder.name, list(new_vecs[piece]), key="unit_id"))
+
+    query_frame = pd.DataFrame(
+        {
+            "query_id": [q["query_id"] for q in qs],
+            "model": encoder.name,
+            "vector": pd.Series(list(qvecs), dtype=object),
+        },
+        columns=["query_id", "model", "vector"],
     )
-    write_cache(cache_path, cache, encoder.name, {text_key(t) for t in texts})
-    return {"unit_spans": len(spans), "unit_embeddings": len(emb_rows), "queries": len(query_rows), "encoded": encoded}
+    frames: dict[str, pd.DataFrame | Callable[[Path], None]] = {
+        "unit_spans": spans,
+        "unit_embeddings": write_vectors,
+        "query_embeddings": query_frame,
+    }
+    incremental.write_folder(out, frames, set(ids), fp)
+    keep = {text_key(t) for t in spans["text"]} | {text_key(t) for t in q_texts}
+    write_cache(cache_path, cache, encoder.name, keep)
+    print(f"embed: {len(todo)} documents cut, {len(kept)} kept from the last run", file=sys.stderr)
+    return {
+        "unit_spans": len(spans),
+        "unit_embeddings": len(spans),
+        "queries": len(qs),
+        "encoded": encoded,
+        "documents": len(todo),
+    }
+
+
+def _kept(out: Path, spans: pd.DataFrame | None, kept: set[str]) -> tuple[pd.DataFrame | None, set[str]]:
+    """The kept units and the documents they cover.
+
+    A kept document with a unit missing from ``unit_embeddings`` is not kept (it is embedded again).
+    """
+    import pyarrow.parquet as pq
+
+    path = out / "unit_embeddings.parquet"
+    if spans is None or not path.exists():
+        return None, set()
+    if not len(spans):  # the kept documents have no units
+        return None, kept
+    stored = set(pq.read_table(path, columns=["unit_id"]).column("unit_id").to_pylist())
+    lost = set(spans.loc[~member(spans["unit_id"], stored), "doc_id"])
+    if lost:
+        spans = spans[~member(spans["doc_id"], lost)]
+    return spans.reset_index(drop=True), kept - lost

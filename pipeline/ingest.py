@@ -17,6 +17,7 @@ from typing import Any
 
 from pipeline.doctype import classify_doc_type
 from pipeline.errors import DocumentError
+from pipeline.guard import check_pdf_bytes, check_text
 from pipeline.text import decode, normalise_layout
 
 STAGE = "ingest"
@@ -33,6 +34,8 @@ class IngestParams:
     min_chars_per_page: float = 25.0
     max_non_ascii_share: float = 0.02
     max_reject_rate: float = 0.5
+    max_line_chars: int = 200_000
+    max_inflated_bytes: int = 200_000_000
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,8 @@ def ingest_document(source: str, data: bytes, params: IngestParams) -> Document:
                 "corrupt_pdf",
                 f"named {suffix} but is not a PDF (it starts {data[:8]!r}, not %PDF); download the file again",
             )
-        from pipeline.pdf import read_pdf  # pdfplumber is imported only for PDFs
+        check_pdf_bytes(data, max_inflated_bytes=params.max_inflated_bytes, max_pages=params.max_pages)
+        from pipeline.pdf import read_pdf  # pypdfium2 is imported only for PDFs
 
         pdf = read_pdf(
             data,
@@ -118,6 +122,7 @@ def ingest_document(source: str, data: bytes, params: IngestParams) -> Document:
             f"{', '.join(sorted(s for s in TEXT_SUFFIXES if s))} or no suffix)",
         )
     text = normalise_layout(raw)
+    check_text(text, params.max_line_chars)
     doc_type, evidence = classify_doc_type(text)
     if doc_type == "unknown":
         problems.append("not recognised as an HMI letter, inspection report, case study or LA plan; kept as unknown")
@@ -197,32 +202,167 @@ def reader(path: Path, max_bytes: int) -> Callable[[], bytes]:
     return read
 
 
-def run(raw: Path, documents_out: Path, rejects_out: Path, params: dict[str, Any]) -> tuple[int, int]:
+INGEST_MODULES = ("pipeline.ingest", "pipeline.pdf", "pipeline.text", "pipeline.doctype", "pipeline.guard")
+"""The code whose change makes every file's ingest stale."""
+
+
+def _ingest_file(item: tuple[str, int, dict[str, Any]]) -> Document | Reject:
+    """Read and ingest one file (in a worker process); never raises for a bad file."""
+    source, max_bytes, params = item
+    p = IngestParams(**params)
+    try:
+        data = reader(Path(source), max_bytes)()
+    except OSError as exc:
+        return Reject(source, None, STAGE, "unreadable", f"cannot read the file: {exc.strerror or exc}")
+    except DocumentError as exc:
+        return Reject(source, None, STAGE, exc.reason, exc.message)
+    try:
+        return ingest_document(source, data, p)
+    except DocumentError as exc:
+        return Reject(source, doc_id_of(data), STAGE, exc.reason, exc.message)
+
+
+def run(
+    raw: Path,
+    documents_out: Path,
+    rejects_out: Path,
+    params: dict[str, Any],
+    *,
+    manifest: Path | None = None,
+    jobs: int = 1,
+    shard: tuple[int, int] | None = None,
+) -> tuple[int, int]:
     """The ``ingest`` shell: raw folder → documents and rejects Parquet files.
+
+    With a ``manifest`` (one row per file: path, size, modification time, the
+    code-and-params fingerprint and what it gave), a file whose size and time
+    are unchanged is not read again: its document or reject is taken from the
+    last run's tables. New and changed files are read in ``jobs`` processes.
+    Repeated bytes are decided over all files each run (the first path in
+    sorted order keeps the document), so deleting a file never loses a
+    document another file still holds. ``shard = (k, n)`` keeps only the files
+    whose path hashes to shard ``k`` of ``n``.
 
     Returns:
         The number of documents and of rejects written.
     """
-    from pipeline import contracts
+    import pandas as pd
+
+    from pipeline import contracts, incremental
     from pipeline.errors import PipelineError, RejectRateError
 
     if not raw.is_dir():
         raise PipelineError(f"raw folder {raw} does not exist; pass the folder that holds the documents")
     p = IngestParams(**params)
+    files = list_files(raw)
+    if shard is not None:
+        files = [f for f in files if incremental.shard_of(f.relative_to(raw).as_posix(), shard[1]) == shard[0]]
+    stats = {str(f): f.stat() for f in files}
+    fp = incremental.fingerprint(INGEST_MODULES, params)
+
+    # what the last run knew: file → (size, mtime, doc_id or None, reject reason or None)
+    known: dict[str, tuple[int, int, str | None, str | None]] = {}
+    old_docs = pd.DataFrame()
+    old_rejects = pd.DataFrame()
+    if manifest is not None and manifest.exists() and documents_out.exists() and rejects_out.exists():
+        m = pd.read_parquet(manifest)
+        m = m[m["fingerprint"] == fp]
+        known = {
+            r["source"]: (int(r["size"]), int(r["mtime_ns"]), r["doc_id"], r["reason"])
+            for r in incremental.records(m)
+            if r["source"] in stats
+        }
+        if known:
+            old_docs = pd.read_parquet(documents_out)
+            old_rejects = pd.read_parquet(rejects_out)
+    unchanged = {
+        src
+        for src, (size, mtime, _, _) in known.items()
+        if (stats[src].st_size, stats[src].st_mtime_ns) == (size, mtime)
+    }
+    todo = [src for src in stats if src not in unchanged]
+
+    # per file: a Document (or the doc_id of one already known) or a Reject that is not a duplicate
+    docs_by_id: dict[str, dict[str, Any]] = {}
+    if len(old_docs):
+        reusable = {known[s][2] for s in unchanged if known[s][2] is not None}
+        for row in incremental.records(old_docs[old_docs["doc_id"].isin(reusable)]):
+            docs_by_id[row["doc_id"]] = row
+    file_doc: dict[str, str] = {}
+    file_reject: dict[str, dict[str, Any]] = {}
+    old_reject_rows = (
+        {r["source"]: r for r in incremental.records(old_rejects) if r["reason"] != "duplicate"}
+        if len(old_rejects)
+        else {}
+    )
+    for src in unchanged:
+        doc_id, reason = known[src][2], known[src][3]
+        if reason is None and doc_id in docs_by_id:
+            file_doc[src] = doc_id
+        elif reason is not None and src in old_reject_rows:
+            file_reject[src] = old_reject_rows[src]
+        else:
+            todo.append(src)  # the last run's tables lack it (e.g. a duplicate whose first copy is gone): read it
+    todo.sort()
+    for item in incremental.parallel_map(_ingest_file, [(src, p.max_bytes, params) for src in todo], jobs):
+        if isinstance(item, Document):
+            file_doc[item.source] = item.doc_id
+            docs_by_id.setdefault(item.doc_id, asdict(item))
+        else:
+            file_reject[item.source] = asdict(item)
+
+    # repeated bytes: the first path in sorted order keeps the document
     docs: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = []
-    for item in ingest(((str(f), reader(f, p.max_bytes)) for f in list_files(raw)), p):
-        (docs if isinstance(item, Document) else rejects).append(asdict(item))
-        if isinstance(item, Reject):
-            print(f"ingest: rejected {item.source}: {item.message}", file=sys.stderr)
+    first: dict[str, str] = {}
+    for src in sorted(stats):
+        if src in file_reject:
+            rejects.append(file_reject[src])
+            continue
+        doc_id = file_doc[src]
+        if doc_id in first:
+            rejects.append(
+                asdict(
+                    Reject(
+                        src,
+                        doc_id,
+                        STAGE,
+                        "duplicate",
+                        f"same bytes as {first[doc_id]} (doc_id {doc_id}); kept once under that path",
+                    )
+                )
+            )
+            continue
+        first[doc_id] = src
+        docs.append({**docs_by_id[doc_id], "source": src})
+    for r in rejects:
+        print(f"ingest: rejected {r['source']}: {r['message']}", file=sys.stderr)
     total = len(docs) + len(rejects)
-    documents_out.parent.mkdir(parents=True, exist_ok=True)
-    rejects_out.parent.mkdir(parents=True, exist_ok=True)
-    contracts.frame(contracts.DOCUMENTS, docs).to_parquet(documents_out, index=False)
-    contracts.frame(contracts.REJECTS, rejects).to_parquet(rejects_out, index=False)
-    if total and len(rejects) / total > p.max_reject_rate:
+    docs_df = contracts.frame(contracts.DOCUMENTS, docs)
+    rejects_df = contracts.frame(contracts.REJECTS, rejects)
+    del docs, docs_by_id, old_docs
+    incremental.write_file(documents_out, docs_df)
+    incremental.write_file(rejects_out, rejects_df)
+    if manifest is not None:  # written last: a crash before this only costs re-reading files
+        reasons = {r["source"]: r["reason"] for r in incremental.records(rejects_df) if r["reason"] != "duplicate"}
+        rows = [
+            {
+                "source": src,
+                "size": st.st_size,
+                "mtime_ns": st.st_mtime_ns,
+                "fingerprint": fp,
+                "doc_id": file_doc.get(src),
+                "reason": reasons.get(src),
+            }
+            for src, st in sorted(stats.items())
+        ]
+        incremental.write_file(
+            manifest, pd.DataFrame(rows, columns=["source", "size", "mtime_ns", "fingerprint", "doc_id", "reason"])
+        )
+    print(f"ingest: {len(todo)} files read, {len(stats) - len(todo)} kept from the last run", file=sys.stderr)
+    if total and len(rejects_df) / total > p.max_reject_rate:
         raise RejectRateError(
-            f"{len(rejects)} of {total} files rejected ({len(rejects) / total:.0%}), over "
+            f"{len(rejects_df)} of {total} files rejected ({len(rejects_df) / total:.0%}), over "
             f"ingest.max_reject_rate = {p.max_reject_rate:.0%}; see {rejects_out}"
         )
-    return len(docs), len(rejects)
+    return len(docs_df), len(rejects_df)

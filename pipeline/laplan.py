@@ -96,7 +96,7 @@ _PLAN_WORD = re.compile(r"\b(?:plan|strategy|policy|framework|programme|protocol
 _AUTHORITY = re.compile(
     r"\b(?:London|Royal)\s+Borough\s+of\s+(?P<after>[A-Z][a-z]+(?:[ -](?:upon[ -])?[A-Z][a-z]+)*)"
     r"|\b(?P<before>[A-Z][a-z]+(?:[ -](?:(?:and|upon|on|under|of)[ -])?"
-    r"(?!(?:County|City|Borough|Metropolitan|District)\b)[A-Z][a-z]+)*)"
+    r"(?!(?:County|City|Borough|Metropolitan|District)\b)[A-Z][a-z]+){0,6})"  # bounded: a run of capitals was quadratic
     r"\s+(?:Local\s+Authority|(?:County|City|Borough|Metropolitan\s+Borough|District)\s+Council|Council|LA)\b"
 )
 _NOT_A_PLACE = frozenset(
@@ -313,9 +313,11 @@ def _title(text: str) -> Span | None:
     lines = [m for m in re.finditer(r"^.*\S.*$", text, re.M)][:6]
     for m in lines:
         if _is_heading_like(m.group(0)) and _PLAN_WORD.search(m.group(0)):
-            title = _clean(m.group(0))
-            start = text.index(title, m.start())
-            return Span(title, start, start + len(title))
+            # the evidence is the line without its markup; the value is folded ("Primary  Plan"
+            # is "Primary Plan", which is not in the text: looking it up there raised ValueError)
+            body = re.sub(r"^[#*\s]+", "", m.group(0))
+            start = m.end() - len(body)
+            return Span(_clean(m.group(0)), start, start + len(re.sub(r"[*\s]+$", "", body)))
     return None
 
 

@@ -11,14 +11,18 @@ and the parse tables and writes the link tables.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import sys
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from pipeline.errors import PipelineError
 
@@ -122,7 +126,15 @@ def _token_found(token: str, others: Sequence[str]) -> bool:
     if token in others:
         return True
     # A typo in a long word ("Pixmoor" for "Pixmore") still counts; short words must agree exactly.
-    return len(token) >= 5 and any(len(o) >= 5 and SequenceMatcher(None, token, o).ratio() >= 0.85 for o in others)
+    return len(token) >= 5 and any(_close(token, o) for o in others)
+
+
+@lru_cache(maxsize=1 << 18)
+def _close(a: str, b: str) -> bool:
+    """Two words of five letters or more at a character ratio of 0.85 (cached: names repeat their words)."""
+    if len(b) < 5 or 2 * min(len(a), len(b)) < 0.85 * (len(a) + len(b)):  # the ratio is at most this length bound
+        return False
+    return SequenceMatcher(None, a, b).ratio() >= 0.85
 
 
 def name_similarity(a: str, b: str) -> float:
@@ -137,6 +149,11 @@ def name_similarity(a: str, b: str) -> float:
         a: one normalised name.
         b: the other.
     """
+    return _similarity(a, b, 0.0)
+
+
+def _similarity(a: str, b: str, floor: float) -> float:
+    """`name_similarity`, or 0 as soon as it is sure to fall below ``floor`` (the costly ratio is skipped then)."""
     if not a or not b:
         return 0.0
     if a == b:
@@ -144,11 +161,14 @@ def name_similarity(a: str, b: str) -> float:
     ta, tb = a.split(), b.split()
     short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
     found = sum(_token_found(t, long_) for t in short) / len(short)
-    sim = SequenceMatcher(None, a, b).ratio() * found
     pa, pb = _PHASES.intersection(ta), _PHASES.intersection(tb)
-    if pa and pb and not pa & pb:
-        sim *= 0.5
-    return sim
+    phase_clash = bool(pa and pb and not pa & pb)
+    scale = found * (0.5 if phase_clash else 1.0)
+    matcher = SequenceMatcher(None, a, b)
+    if floor > 0 and (matcher.real_quick_ratio() * scale < floor or matcher.quick_ratio() * scale < floor):
+        return 0.0  # the ratio is at most these bounds
+    sim = matcher.ratio() * found
+    return sim * 0.5 if phase_clash else sim
 
 
 def _open_at(school: dict[str, Any], date: dt.date | None) -> bool:
@@ -163,7 +183,108 @@ def _compact_postcode(value: str | None) -> str | None:
     return compact or None
 
 
-def candidates(doc: DocRef, schools: Sequence[dict[str, Any]]) -> list[Match]:
+@dataclass
+class SchoolIndex:
+    """The ``schools`` rows with their folded names, postcodes and LAs, and lookups that find name candidates fast.
+
+    A school reaches a name similarity of 0.5 only when more than half of the
+    words of the shorter name are found in the other (`name_similarity`: the
+    character ratio times that share; a share of exactly half would need a
+    ratio of 1, i.e. equal names). A word is found when it is the same word,
+    or both have five letters or more at a ratio of 0.85 (looked up through
+    the trigrams of the index's vocabulary). So only schools that pass that
+    count, or share the postcode, are scored; the counts are upper bounds, so
+    the result equals scoring every school (a property test checks this).
+    """
+
+    rows: Sequence[dict[str, Any]]
+    names: list[str]
+    postcodes: list[str | None]
+    las: list[str]
+    n_words: np.ndarray
+    by_urn: dict[int, int]
+    by_postcode: dict[str, list[int]]
+    by_word: dict[str, tuple[np.ndarray, np.ndarray]]
+    by_trigram: dict[str, set[str]]
+    _near_words: dict[str, set[str]]
+
+    @classmethod
+    def build(cls, schools: Sequence[dict[str, Any]]) -> SchoolIndex:
+        """Fold every school once and index it by URN, postcode, word (with its count in the name) and trigram."""
+        names = [normalise_name(s["name"]) for s in schools]
+        postcodes = [_compact_postcode(s.get("postcode")) for s in schools]
+        by_postcode: dict[str, list[int]] = {}
+        postings: dict[str, tuple[list[int], list[int]]] = {}
+        for i, (name, pc) in enumerate(zip(names, postcodes)):
+            if pc is not None:
+                by_postcode.setdefault(pc, []).append(i)
+            for w, n in Counter(name.split()).items():
+                rows, counts = postings.setdefault(w, ([], []))
+                rows.append(i)
+                counts.append(n)
+        by_trigram: dict[str, set[str]] = {}
+        for w in postings:
+            if len(w) >= 5:
+                for g in _trigrams(w):
+                    by_trigram.setdefault(g, set()).add(w)
+        return cls(
+            rows=schools,
+            names=names,
+            postcodes=postcodes,
+            las=[normalise_la(s["la_name"]) for s in schools],
+            n_words=np.array([len(n.split()) for n in names], dtype=np.int64),
+            by_urn={int(s["urn"]): i for i, s in enumerate(schools)},
+            by_postcode=by_postcode,
+            by_word={w: (np.array(r, dtype=np.int64), np.array(c, dtype=np.int64)) for w, (r, c) in postings.items()},
+            by_trigram=by_trigram,
+            _near_words={},
+        )
+
+    def _near(self, word: str) -> set[str]:
+        """Index words that `_token_found` could match with ``word`` (either way round)."""
+        if word in self._near_words:
+            return self._near_words[word]
+        near = {word} if word in self.by_word else set()
+        if len(word) >= 5:
+            for w in {w for g in _trigrams(word) for w in self.by_trigram.get(g, ())}:
+                if w not in near and (_token_found(word, [w]) or _token_found(w, [word])):
+                    near.add(w)
+        self._near_words[word] = near
+        return near
+
+    def near(self, name: str, postcode: str | None) -> list[int]:
+        """Row numbers of the schools worth scoring for a folded name and compact postcode, in row order."""
+        n = len(self.rows)
+        found: set[int] = set(self.by_postcode.get(postcode, ())) if postcode else set()
+        words = name.split()
+        if not words or not n:
+            return sorted(found)
+        # k_doc: how many of the document's words (with repeats) have a near word in each school
+        per_word = {w: self._near(w) for w in set(words)}
+        hit_rows = {
+            w: np.unique(np.concatenate([self.by_word[v][0] for v in near])) if near else np.empty(0, np.int64)
+            for w, near in per_word.items()
+        }
+        k_doc = np.bincount(np.concatenate([hit_rows[w] for w in words]), minlength=n)
+        # k_school: how many of each school's words (with repeats) are near a word of the document
+        all_near = set().union(*per_word.values())
+        if all_near:
+            rows = np.concatenate([self.by_word[v][0] for v in all_near])
+            weights = np.concatenate([self.by_word[v][1] for v in all_near])
+            k_school: np.ndarray = np.bincount(rows, weights=weights, minlength=n)
+        else:
+            k_school = np.zeros(n)
+        doc_shorter = len(words) <= self.n_words
+        passes = np.where(doc_shorter, 2 * k_doc > len(words), 2 * k_school > self.n_words)
+        found.update(int(i) for i in np.flatnonzero(passes))
+        return sorted(found)
+
+
+def _trigrams(word: str) -> set[str]:
+    return {word[i : i + 3] for i in range(len(word) - 2)}
+
+
+def candidates(doc: DocRef, schools: Sequence[dict[str, Any]] | SchoolIndex) -> list[Match]:
     """Every plausible school for a document, best first.
 
     A printed URN known to ``schools`` is certain (1.0, method ``urn``).
@@ -184,29 +305,25 @@ def candidates(doc: DocRef, schools: Sequence[dict[str, Any]]) -> list[Match]:
     Returns:
         One match per plausible school, by confidence (then URN).
     """
-    if doc.urn is not None:
-        for s in schools:
-            if s["urn"] == doc.urn:
-                return [Match(int(s["urn"]), s["name"], s["la_name"], 1.0, "urn")]
+    index = schools if isinstance(schools, SchoolIndex) else SchoolIndex.build(schools)
+    if doc.urn is not None and doc.urn in index.by_urn:
+        s = index.rows[index.by_urn[doc.urn]]
+        return [Match(int(s["urn"]), s["name"], s["la_name"], 1.0, "urn")]
     if not doc.school_name:
         return []
     name = normalise_name(doc.school_name)
     postcode = _compact_postcode(doc.postcode)
     la = normalise_la(doc.local_authority) if doc.local_authority else None
     out: list[Match] = []
-    for s in schools:
-        other = normalise_name(s["name"])
-        if postcode is not None and _compact_postcode(s.get("postcode")) == postcode:
+    for i in index.near(name, postcode):
+        s, other = index.rows[i], index.names[i]
+        if postcode is not None and index.postcodes[i] == postcode:
             score, method = 0.6 + 0.4 * name_similarity(name, other), "postcode+name"
         else:
-            quick = SequenceMatcher(None, name, other)
-            # name_similarity never exceeds the ratio, so these cheap upper bounds can skip most of a real GIAS list.
-            if quick.real_quick_ratio() < 0.5 or quick.quick_ratio() < 0.5:
-                continue
-            sim = name_similarity(name, other)
+            sim = _similarity(name, other, 0.5)
             if sim < 0.5:
                 continue
-            same_la = la is not None and normalise_la(s["la_name"]) == la
+            same_la = la is not None and index.las[i] == la
             score, method = sim * (0.95 if same_la else 0.8), "name+la" if same_la else "name"
         if not _open_at(s, doc.date):
             score *= _CLOSED_FACTOR
@@ -215,7 +332,7 @@ def candidates(doc: DocRef, schools: Sequence[dict[str, Any]]) -> list[Match]:
 
 
 def match_school(
-    doc: DocRef, schools: Sequence[dict[str, Any]], params: LinkParams
+    doc: DocRef, schools: Sequence[dict[str, Any]] | SchoolIndex, params: LinkParams
 ) -> tuple[Match | None, Match | None, str | None]:
     """The school a document is linked to, or none with the best candidate and the reason.
 
@@ -225,15 +342,16 @@ def match_school(
 
     Args:
         doc: what the document says about its school.
-        schools: ``schools`` rows.
+        schools: ``schools`` rows, or their `SchoolIndex` (build it once for many documents).
         params: thresholds.
 
     Returns:
         ``(match, None, None)`` when linked; ``(None, best, reason)`` when not
         (``best`` is None when no school is plausible).
     """
+    index = schools if isinstance(schools, SchoolIndex) else SchoolIndex.build(schools)
     unknown_urn = f"URN {doc.urn} is not in schools; " if doc.urn is not None else ""
-    found = candidates(doc, schools)
+    found = candidates(doc, index)
     if not found:
         if not doc.school_name:
             return None, None, unknown_urn + "the document names no school"
@@ -253,7 +371,7 @@ def match_school(
         )
     if not problems:
         return best, None, None
-    school = next((s for s in schools if s["urn"] == best.urn), None)
+    school = index.rows[index.by_urn[best.urn]] if best.urn in index.by_urn else None
     if school is not None and not _open_at(school, doc.date):
         problems.append(f"{best.name} ({best.urn}) was not open on {doc.date}")
     return None, best, unknown_urn + "; ".join(problems)
@@ -272,8 +390,9 @@ def link_documents(
     """
     linked: list[dict[str, Any]] = []
     unmatched: list[dict[str, Any]] = []
+    index = SchoolIndex.build(schools)
     for doc in docs:
-        match, best, reason = match_school(doc, schools, params)
+        match, best, reason = match_school(doc, index, params)
         if match is not None:
             linked.append(
                 {
@@ -356,6 +475,11 @@ def doc_refs(letters: Sequence[dict[str, Any]], inspections: Sequence[dict[str, 
     return refs
 
 
+LINK_MODULES = ("pipeline.link", "pipeline.reference", "pipeline.contracts")
+"""The code whose change makes every document's link stale."""
+DOC_TABLES = ("letter_school", "unmatched")
+"""The link tables with a row per document (kept between runs); the others are rebuilt from the reference files."""
+
 OUTPUTS = (
     "schools",
     "school_links",
@@ -409,7 +533,7 @@ def run(parsed: Path, reference: Path, out_dir: Path, params: LinkParams) -> dic
             is missing, or a reference file lacks a column it needs; nothing is
             written then.
     """
-    from pipeline import contracts
+    from pipeline import contracts, incremental
     from pipeline import reference as ref
 
     if not reference.is_dir():
@@ -465,18 +589,25 @@ def run(parsed: Path, reference: Path, out_dir: Path, params: LinkParams) -> dic
 
     letters = _records(parsed_tables["letters"])
     inspections = _records(parsed_tables["inspections"])
-    linked, unmatched = link_documents(doc_refs(letters, inspections), rows["schools"], current, params)
-    rows["letter_school"], rows["unmatched"] = linked, unmatched
-    rows["outcomes"].extend(report_outcomes(inspections, linked))
+    refs = doc_refs(letters, inspections)
+    # A document linked before, with the same code, params and reference files, keeps its link (incremental).
+    ref_files = sorted(f for f in reference.iterdir() if f.is_file())
+    ref_hash = hashlib.sha256(b"".join(f.name.encode() + f.read_bytes() for f in ref_files)).hexdigest()
+    fp = incremental.fingerprint(LINK_MODULES, asdict(params), ref_hash)
+    wanted = {d.doc_id for d in refs}
+    kept_frames, kept = incremental.previous(out_dir, DOC_TABLES, fp, wanted)
+    linked, unmatched = link_documents([d for d in refs if d.doc_id not in kept], rows["schools"], current, params)
+    for table, new in (("letter_school", linked), ("unmatched", unmatched)):
+        rows[table] = (incremental.records(kept_frames[table]) if kept else []) + new
+    rows["outcomes"].extend(report_outcomes(inspections, rows["letter_school"]))
 
     # Every table is checked before any is written, so a contract error leaves the last good output whole.
     frames = {name: contracts.frame(contracts.TABLES[name], rows[name]) for name in OUTPUTS}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name, df in frames.items():
-        df.to_parquet(out_dir / f"{name}.parquet", index=False)
+    incremental.write_folder(out_dir, frames, wanted, fp)
     counts = {name: len(df) for name, df in frames.items()}
+    print(f"link: {len(wanted) - len(kept)} documents linked, {len(kept)} kept from the last run", file=sys.stderr)
     for r in rows["reference_rejects"]:
         print(f"link: skipped {r['file']} row {r['row']} ({r['reason']}): {r['message']}", file=sys.stderr)
-    for r in unmatched:
+    for r in rows["unmatched"]:
         print(f"link: {r['doc_id']} not linked ({r['school_name']!r}): {r['reason']}", file=sys.stderr)
     return counts

@@ -48,7 +48,7 @@ _SCHOOL_IN_SUBJECT = re.compile(
     r"\s+(?:to|of|at)\s+(?P<name>.+)$",
     _FLAGS,
 )
-_URN_TAIL = re.compile(r"[\s,(\u2013-]*(?:URN|Unique reference number)\b.*$", _FLAGS)
+_URN_TAIL = re.compile(r"(?:[\s,(\u2013-]+|^)(?:URN|[Uu]nique [Rr]eference [Nn]umber)\b.*$", re.S)
 
 _POSTCODE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?)\s?(\d[A-Z]{2})\b")
 _LETTERHEAD_CUE = re.compile(
@@ -84,7 +84,7 @@ _PERSON = re.compile(
     rf"^(?:{_TITLE}\s+)?(?:[A-Z][a-z'\u2019-]+|[A-Z]\.?)(?:\s+(?:[A-Z][A-Za-z'\u2019-]+|[A-Z]\.?|de|van|von|da|le|la)){{0,4}}$"
 )
 _INSPECTOR_ROLE = re.compile(
-    rf"\b(?:(?:Senior|Lead|Specialist)\s+)?Her Majesty{_A}s?{_A}\s+(?:Chief\s+)?Inspector(?:\s+of\s+Schools)?\b"
+    rf"\b(?:(?:Senior|Lead|Specialist)\s+)?(?:Her|His) Majesty{_A}s?{_A}\s+(?:Chief\s+)?Inspector(?:\s+of\s+Schools)?\b"
     r"|\b(?:Senior )?HMI\b|\bOfsted Inspector\b|\bAdditional Inspector\b|\bRegional Director\b|\bLead inspector\b",
     re.I,
 )
@@ -98,7 +98,9 @@ _LA = re.compile(
     r"|Diocese|Trust|Academies|Schools)\b|\s+(?:as|who|which)\s))",
     re.I,
 )
-_LA_TAIL = re.compile(r"\s+(?:(?:County|City|Borough|Metropolitan Borough|District)\s+)?Council$", re.I)
+_LA_TAIL = re.compile(
+    r"\s+(?:(?:County|City|Borough|Metropolitan Borough|Metropolitan District|District)\s+)?Council$", re.I
+)
 
 _ORDINALS = {
     w: i + 1
@@ -164,7 +166,7 @@ _SUPPORT_HEADING = re.compile(
     r"^(?:External|Additional)\s+support|^Support\b|support\s+(?:for|from|to)\s+the\s+school", re.I
 )
 _ANNEX = re.compile(
-    r"(?m)^\s*Annex\b"
+    r"(?m)^[^\S\n]*Annex\b"  # not ^\s*: from every line of a run of blank lines it rescanned the run
     r"|^The areas for improvement (?:that were )?identified (?:during|at) the (?:most recent )?section 5",
     re.I,
 )
@@ -188,6 +190,7 @@ _SCHOOL_ACTOR = re.compile(
     r"\bschool\b|\bleaders?\b|\bgovernors?\b|governing\s+body|\bheadteacher\b|\bprincipal\b|\bHMI\b|\byou\b",
     re.I,
 )
+_INLINE_REACH = 5000  # an inline list is one paragraph: the one in the sample letters runs to 448 characters
 _INLINE_GLYPH = re.compile(r"\s[\u2022\uf0b7\uf06e\uf0a7\u25aa\u25cf]\s*")
 
 
@@ -345,7 +348,7 @@ def _address_block(text: str, header_end: int, date_end: int | None) -> tuple[in
         end = header_end if end < 0 else end
         if text[start:end].strip():
             return start, end
-    paras = [m for m in re.finditer(r"[^\n](?:(?!\n\s*\n)[\s\S])*", text[:header_end])]
+    paras = [m for m in re.finditer(r"[^\n](?:(?!\n\s*?\n)[\s\S])*", text[:header_end])]
     for m in reversed(paras):
         if not _LETTERHEAD_CUE.search(m.group(0)) and not find_dates(m.group(0)):
             return m.start(), m.end()
@@ -409,9 +412,12 @@ def _read_headteacher(letter: Letter, text: str, block_start: int, block_end: in
     if name.lower().startswith("the "):
         return
     person = _trim_to_person(name)
-    if person:
-        s = block_start + lead + first.index(person)
-        letter.set("headteacher", person, Span(person, s, s + len(person)))
+    where = re.search(r"\s+".join(map(re.escape, person.split())), first) if person else None
+    if person and where:
+        # the words as written: "Mr  John Smith" (two spaces) is not in the line as the
+        # joined "Mr John Smith", and looking that up raised ValueError
+        s = block_start + lead + where.start()
+        letter.set("headteacher", person, Span(person, s, block_start + lead + where.end()))
 
 
 def _trim_to_person(name: str) -> str | None:
@@ -475,10 +481,10 @@ def _read_kind(letter: Letter, text: str, subject: Span | None, units: list[Span
 
 
 _VISIT = re.compile(
-    r"(?:Following|After)\s+(?:my|our|the|a)\s+(?:recent\s+)?(?:visit|inspection)\b(?:(?!\n\s*\n)[\s\S]){0,300}?\bon\s+"
+    r"(?:Following|After)\s+(?:my|our|the|a)\s+(?:recent\s+)?(?:visit|inspection)\b(?:(?!\n\s*?\n)[\s\S]){0,300}?\bon\s+"
     r"(?=(?:\w+day,?\s+)?\d)"
     r"|\b(?:visited|visit(?:ed)?\s+(?:to\s+)?(?:your|the)\s+school|inspection\s+took\s+place|inspected)\b"
-    r"(?:(?!\n\s*\n)[\s\S]){0,120}?\bon\s+(?=(?:\w+day,?\s+)?\d)"
+    r"(?:(?!\n\s*?\n)[\s\S]){0,120}?\bon\s+(?=(?:\w+day,?\s+)?\d)"
     # "the monitoring inspection of your school that took place on …" (not the section 5 one)
     r"|(?<!section\s5\s)(?<!section\s5\s\s)\b(?:inspection|visit)\s+(?:of\s+(?:your|the|this)\s+(?:school|academy)\s+)?"
     r"(?:that|which)\s+took\s+place\s+on\s+(?=(?:\w+day,?\s+)?\d)",
@@ -673,9 +679,12 @@ def _recommendations(text: str, body_start: int, sections: list[Section]) -> lis
     annexes = _annex_spans(text, body_start, sections)
     out: list[Recommendation] = []
     taken: set[int] = set()
+    read_to = 0  # end of the items read so far
     for m in _REC_INTRO.finditer(text, body_start):
         if any(a <= m.start() < b for a, b in annexes):
             continue  # the previous inspection's areas for improvement
+        if m.start() < read_to:
+            continue  # inside an item already read: its list was read with it (re-reading it was quadratic)
         limit = min((a for a, _ in annexes if a >= m.end()), default=len(text))
         intro = fold(text[_sentence_start(text, m.start(), body_start) : m.end("cue")])
         actor = _actor(intro)
@@ -684,6 +693,7 @@ def _recommendations(text: str, body_start: int, sections: list[Section]) -> lis
         items = _bullets_after(text, m.end(), limit)
         if not items:
             items = _inline_items(text, m.end(), limit)
+        read_to = max([read_to, *(e for _, e in items)])
         for s, e in items:
             if s in taken:
                 continue
@@ -723,12 +733,11 @@ def _actor(intro: str) -> str:
 def _bullets_after(text: str, pos: int, limit: int) -> list[tuple[int, int]]:
     """Top-level bullet items (with their sub-items and wrapped lines) from ``pos``."""
     items: list[tuple[int, int]] = []
-    lines = list(re.finditer(r"[^\n]*(?:\n|$)", text[pos:limit]))
     skipped_lead = False
     cur: list[int] | None = None
-    for ln in lines:
+    for ln in _LINE.finditer(text, pos, limit):  # lazily: the list usually ends within a few lines
         raw = ln.group(0)
-        s = pos + ln.start()
+        s = ln.start()
         body = raw.rstrip("\n")
         if not body.strip():
             continue
@@ -738,7 +747,7 @@ def _bullets_after(text: str, pos: int, limit: int) -> list[tuple[int, int]]:
             cur = [s + len(BULLET), s + len(body)]
         elif body.startswith("  " + BULLET) and cur:
             cur[1] = s + len(body)
-        elif cur and not _TERMINAL_LINE.search(text[cur[0] : cur[1]]) and body[:1].islower():
+        elif cur and not _ends_sentence(text, cur[0], cur[1]) and body[:1].islower():
             cur[1] = s + len(body)  # a wrapped line of the item
         elif cur and _prev_line_continues(text, cur[1], s):
             cur[1] = s + len(body)
@@ -752,6 +761,20 @@ def _bullets_after(text: str, pos: int, limit: int) -> list[tuple[int, int]]:
 
 
 _TERMINAL_LINE = re.compile(r"[.!?][\"'\u2019\u201d)]*\s*$")
+_LINE = re.compile(r"[^\n]*(?:\n|$)")
+
+
+def _ends_sentence(text: str, start: int, end: int) -> bool:
+    """Whether `_TERMINAL_LINE` finds ``text[start:end]`` ends a sentence, read from its end.
+
+    An item grows line by line: searching all of it for each line was quadratic.
+    """
+    i = end
+    while i > start and text[i - 1].isspace():
+        i -= 1
+    while i > start and text[i - 1] in "\"'\u2019\u201d)":
+        i -= 1
+    return i > start and text[i - 1] in ".!?"
 
 
 def _prev_line_continues(text: str, prev_end: int, s: int) -> bool:
@@ -761,9 +784,13 @@ def _prev_line_continues(text: str, prev_end: int, s: int) -> bool:
 
 
 def _inline_items(text: str, pos: int, limit: int) -> list[tuple[int, int]]:
-    """Items of a list whose line breaks were lost: "to: • arrange … • ensure …"."""
-    end = text.find("\n\n", pos, limit)
-    end = limit if end < 0 else end
+    """Items of a list whose line breaks were lost: "to: • arrange … • ensure …".
+
+    Only the `_INLINE_REACH` characters after the intro are read: a text of
+    intros without glyphs had each of them read to the paragraph's end (quadratic).
+    """
+    end = text.find("\n\n", pos, min(limit, pos + _INLINE_REACH))
+    end = min(limit, pos + _INLINE_REACH) if end < 0 else end
     seg = text[pos:end]
     glyphs = list(_INLINE_GLYPH.finditer(" " + seg))
     if not glyphs:
@@ -775,12 +802,14 @@ def _inline_items(text: str, pos: int, limit: int) -> list[tuple[int, int]]:
         if i + 1 == len(glyphs):
             stop = re.search(r"[.!?](?=\s+[A-Z])", text[s:e])
             e = s + stop.end() if stop else e
-        items.append((s, len(text[:e].rstrip()) if e > s else e))
+        while e > s and text[e - 1].isspace():
+            e -= 1  # not len(text[:e].rstrip()): that copied the text up to each item
+        items.append((s, e))
     return items
 
 
 def _clean_item(raw: str) -> str:
-    return fold(re.sub(rf"(?m)^\s*{re.escape(BULLET)}", " ", raw)).strip()
+    return fold(re.sub(rf"(?m)^[^\S\n]*{re.escape(BULLET)}", " ", raw)).strip()
 
 
 def _external_support(text: str, sections: list[Section]) -> list[Support]:
@@ -899,28 +928,59 @@ def parse_document(doc_id: str, doc_type: str, text: str) -> dict[str, list[dict
     return {}
 
 
-def run(documents: Path, out_dir: Path) -> dict[str, int]:
+PARSE_MODULES = (
+    "pipeline.parse",
+    "pipeline.inspection",
+    "pipeline.casestudy",
+    "pipeline.laplan",
+    "pipeline.support",
+    "pipeline.text",
+    "pipeline.contracts",
+)
+"""The code whose change makes every document's parse stale."""
+
+
+def _parse_one(item: tuple[str, str, str]) -> dict[str, list[dict[str, Any]]]:
+    return parse_document(*item)
+
+
+def run(documents: Path, out_dir: Path, jobs: int = 1) -> dict[str, int]:
     """The ``parse`` shell: documents Parquet → one Parquet file per table of `OUTPUTS`.
+
+    Only documents not parsed before by the same code are parsed (in ``jobs``
+    processes); the rows of the others are kept from the last run, and a
+    document gone from ``documents`` loses its rows (`pipeline.incremental`).
 
     Returns:
         Rows written per table.
     """
     import pandas as pd
+    import pyarrow.dataset as ds
 
-    from pipeline import contracts
+    from pipeline import contracts, incremental
 
-    docs = pd.read_parquet(documents, columns=["doc_id", "doc_type", "text"])
+    ids = pd.read_parquet(documents, columns=["doc_id"])["doc_id"]
+    fp = incremental.fingerprint(PARSE_MODULES)
+    kept_frames, kept = incremental.previous(out_dir, OUTPUTS, fp, set(ids))
+    todo = [d for d in ids if d not in kept]
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in OUTPUTS}
-    for doc_id, doc_type, text in zip(docs["doc_id"], docs["doc_type"], docs["text"]):
-        for name, table_rows in parse_document(doc_id, doc_type, text).items():
-            rows[name].extend(table_rows)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    counts = {}
+    if todo:  # read the text of the new documents only
+        table = ds.dataset(documents).to_table(
+            columns=["doc_id", "doc_type", "text"], filter=ds.field("doc_id").isin(todo)
+        )
+        items = list(zip(*(table.column(c).to_pylist() for c in ("doc_id", "doc_type", "text"))))
+        del table
+        for result in incremental.parallel_map(_parse_one, items, jobs):
+            for name, table_rows in result.items():
+                rows[name].extend(table_rows)
+    frames = {}
     for name in OUTPUTS:
-        df = contracts.frame(contracts.TABLES[name], rows[name])
-        df.to_parquet(out_dir / f"{name}.parquet", index=False)
-        counts[name] = len(df)
+        new = contracts.frame(contracts.TABLES[name], rows[name])
+        old = kept_frames.get(name)
+        frames[name] = new if old is None or not len(old) else pd.concat([old, new], ignore_index=True)
+    incremental.write_folder(out_dir, frames, set(ids), fp)
     partial = [r for r in rows["letters"] + rows["inspections"] if r["status"] == "partial"]
     for r in partial:
         print(f"parse: {r['doc_id']} is partial: {r['error']}", file=sys.stderr)
-    return counts
+    print(f"parse: {len(todo)} documents parsed, {len(kept)} kept from the last run", file=sys.stderr)
+    return {name: len(df) for name, df in frames.items()}

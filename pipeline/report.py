@@ -771,6 +771,33 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+@dataclass(frozen=True)
+class _PageJob:
+    """What one worker needs to write pages: it opens its own read-only connection."""
+
+    warehouse: Path
+    out: Path
+    params: ReportParams
+    since: dt.date | None
+    tagger: dict[str, Any] | None
+    all_las: Everywhere
+    version: str
+    pages: tuple[tuple[str | None, str], ...]
+
+
+def _write_pages(job: _PageJob) -> list[Path]:
+    con = queries.connect_read_only(job.warehouse)
+    try:
+        written = []
+        for page_la, name in job.pages:
+            path = job.out / f"{name}.html"
+            _write(path, render(collect(con, page_la, job.since, job.tagger, job.all_las), job.params, job.version))
+            written.append(path)
+        return written
+    finally:
+        con.close()
+
+
 def run(
     warehouse: Path,
     out: Path,
@@ -778,13 +805,18 @@ def run(
     metrics: Path | None = None,
     la: str | None = None,
     since: dt.date | None = None,
+    jobs: int = 1,
 ) -> list[Path]:
     """The ``report`` shell: write ``all.html`` and one page per LA, or only ``--la``'s page.
+
+    Pages are written by ``jobs`` processes, each on its own read-only connection.
 
     Raises:
         PipelineError: when ``la`` matches no letter or report.
     """
     from importlib.metadata import version
+
+    from pipeline.incremental import parallel_map
 
     tagger = read_tagger_metrics(metrics)
     con = queries.connect_read_only(warehouse)
@@ -797,15 +829,19 @@ def run(
             pages: list[tuple[str | None, str]] = [(la, slug(la))]
         else:
             pages = [(None, "all"), *((x, slug(x)) for x in las)]
-        out.mkdir(parents=True, exist_ok=True)
-        written = []
         all_las = everywhere(con, since)
-        for page_la, name in pages:
-            path = out / f"{name}.html"
-            _write(path, render(collect(con, page_la, since, tagger, all_las), params, version("ofsted-nlp")))
-            written.append(path)
     finally:
         con.close()
+    out.mkdir(parents=True, exist_ok=True)
+    n_jobs = max(1, min(jobs, len(pages)))
+    batches = [
+        _PageJob(warehouse, out, params, since, tagger, all_las, version("ofsted-nlp"), tuple(pages[i::n_jobs]))
+        for i in range(n_jobs)
+    ]
+    written = sorted(
+        (p for batch in parallel_map(_write_pages, batches, n_jobs, chunk=1) for p in batch),
+        key=lambda p: [name for _, name in pages].index(p.stem),
+    )
     if la is None:  # a page of an LA no longer in the warehouse would mislead: remove it
         keep = {p.name for p in written}
         for old in out.glob("*.html"):

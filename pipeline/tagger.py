@@ -174,17 +174,29 @@ class EmbeddingTagger:
 
     def scores(self, texts: Sequence[str], emb: np.ndarray) -> np.ndarray:
         """Probability of each tag for each unit."""
-        x = self.features(texts, emb)
-        out = np.zeros((len(texts), len(self.tag_models)))
-        for j, m in enumerate(self.tag_models):
-            out[:, j] = m if isinstance(m, float) else m.predict_proba(x)[:, 1]
-        return out
+        return self._scores(self.features(texts, emb), len(texts))
 
     def polarity(self, texts: Sequence[str], emb: np.ndarray) -> list[str]:
         """The most probable polarity of each unit."""
         if not len(texts):
             return []
-        return [str(p) for p in self.polarity_model.predict(self.features(texts, emb))]
+        return self._polarity(self.features(texts, emb))
+
+    def predict(self, texts: Sequence[str], emb: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """`scores` and `polarity` from one feature matrix (the keyword searches run once per unit)."""
+        if not len(texts):
+            return np.zeros((0, len(self.tag_models))), []
+        x = self.features(texts, emb)
+        return self._scores(x, len(texts)), self._polarity(x)
+
+    def _scores(self, x: Any, n: int) -> np.ndarray:
+        out = np.zeros((n, len(self.tag_models)))
+        for j, m in enumerate(self.tag_models):
+            out[:, j] = m if isinstance(m, float) else m.predict_proba(x)[:, 1]
+        return out
+
+    def _polarity(self, x: Any) -> list[str]:
+        return [str(p) for p in self.polarity_model.predict(x)]
 
 
 def best_thresholds(y: np.ndarray, scores: np.ndarray, grid: Sequence[float]) -> np.ndarray:

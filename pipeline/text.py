@@ -366,6 +366,7 @@ def parse_date_list(text: str) -> tuple[list[dt.date], int] | None:
 
 
 _ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Prof|Rev|No|Nos|Co|Ltd|vs|etc|approx|cf)|\be\.g|\bi\.e|\b[A-Z])\.$")
+_ABBREV_REACH = 12  # longer than any abbreviation _ABBREV matches ("approx.")
 _SENT_END = re.compile(r"[.!?][\"'\u2019\u201d)]*(?=\s+[\"'\u2018\u201c(]?[A-Z0-9])")
 
 
@@ -378,7 +379,8 @@ def sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
     """
     end = len(text) if end is None else end
     spans: list[Span] = []
-    for block in re.finditer(r"(?:(?!\n\s*\n|\n\s*- |:\n).)+:?", text[start:end], flags=re.S):
+    # lazy \s*?: a greedy one ran to the end of a run of blank lines from each of them (quadratic)
+    for block in re.finditer(r"(?:(?!\n\s*?\n|\n\s*?- |:\n).)+:?", text[start:end], flags=re.S):
         b0 = start + block.start()
         chunk = block.group(0)
         if chunk.lstrip().startswith(BULLET):
@@ -386,7 +388,9 @@ def sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
             continue
         cut = 0
         for m in _SENT_END.finditer(chunk):
-            if _ABBREV.search(chunk[: m.start() + 1]):
+            # look only at the few characters before the stop (an abbreviation is short):
+            # searching the whole prefix made a long paragraph quadratic
+            if _ABBREV.search(chunk, max(0, m.start() - _ABBREV_REACH), m.start() + 1):
                 continue
             _add(spans, text, b0 + cut, b0 + m.end())
             cut = m.end()

@@ -87,7 +87,7 @@ def predict_with(
     """Tag scores and polarities of any tagger."""
     if isinstance(tagger, KeywordTagger):
         return tagger.scores(texts), tagger.polarity(texts)
-    return tagger.scores(texts, emb), tagger.polarity(texts, emb)
+    return tagger.predict(texts, emb)
 
 
 def text_key(text: str) -> str:

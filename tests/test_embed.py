@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline import contracts, embed
+from pipeline import units as units_module
 from pipeline.units import make_nlp
 from tests.fakes import FakeEncoder
+from tests.test_incremental import Counting
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +43,7 @@ def test_rerun_encodes_only_new_texts(tmp_path: Path, nlp) -> None:  # type: ign
     cache, out = tmp_path / "cache.parquet", tmp_path / "embedded"
     docs = {"a": "Governors do not challenge leaders. Pupils read well.", "b": "- improve the teaching of mathematics"}
     counts = embed.run(write_docs(tmp_path / "d1.parquet", docs), None, cache, out, enc, nlp, embed.EmbedParams())
-    assert counts == {"unit_spans": 3, "unit_embeddings": 3, "queries": 0, "encoded": 3}
+    assert counts == {"unit_spans": 3, "unit_embeddings": 3, "queries": 0, "encoded": 3, "documents": 2}
     first = pd.read_parquet(out / "unit_embeddings.parquet")
     contracts.check(first, contracts.UNIT_EMBEDDINGS)
     contracts.check(pd.read_parquet(out / "unit_spans.parquet"), contracts.UNIT_SPANS)
@@ -72,3 +76,161 @@ def test_queries_are_embedded_for_evaluation(tmp_path: Path, nlp) -> None:  # ty
     assert counts["queries"] == 1
     q = pd.read_parquet(tmp_path / "o" / "query_embeddings.parquet")
     assert list(q["query_id"]) == ["q1"] and len(q["vector"][0]) == 384
+
+
+# ---------------------------------------------------------------- incremental runs
+
+SENTENCES = [
+    "Governors do not challenge leaders about the progress of pupils.",
+    "Leaders have improved the quality of teaching in mathematics.",
+    "The headteacher checks the marking of pupils' books each week.",
+    "Attendance has risen since the last inspection.",
+    "Pupils read widely and often in Key Stage 2.",
+]
+
+
+def corpus(n: int) -> dict[str, str]:
+    """``n`` small documents: shared sentences (cached once) and one of their own."""
+    return {
+        f"doc{i:03d}": f"{SENTENCES[i % 5]} {SENTENCES[(i + 2) % 5]}\n\n- improve the teaching of reading in class {i}"
+        for i in range(n)
+    }
+
+
+def run(tmp: Path, docs: dict[str, str], out: str = "embedded", **kw: Any) -> dict[str, int]:
+    kw.setdefault("encoder", FakeEncoder(dim=384))
+    kw.setdefault("params", embed.EmbedParams())
+    if "nlp" not in kw:
+        kw["nlp"] = make_nlp()
+    return embed.run(write_docs(tmp / f"{out}-docs.parquet", docs), None, tmp / f"{out}-cache.parquet", tmp / out, **kw)
+
+
+def tables(folder: Path) -> dict[str, pd.DataFrame]:
+    """unit_spans and unit_embeddings in unit_id order, vectors as tuples (comparable)."""
+    spans = pd.read_parquet(folder / "unit_spans.parquet").sort_values("unit_id").reset_index(drop=True)
+    vectors = pd.read_parquet(folder / "unit_embeddings.parquet").sort_values("unit_id").reset_index(drop=True)
+    vectors["vector"] = vectors["vector"].map(lambda v: tuple(np.asarray(v, dtype=np.float32)))
+    return {"unit_spans": spans, "unit_embeddings": vectors}
+
+
+def assert_same(a: Path, b: Path) -> None:
+    ta, tb = tables(a), tables(b)
+    for name in ta:
+        pd.testing.assert_frame_equal(ta[name], tb[name])
+
+
+@pytest.fixture
+def cuts(monkeypatch: pytest.MonkeyPatch) -> Counting:
+    counter = Counting(embed._cut_one)
+    monkeypatch.setattr(embed, "_cut_one", counter)
+    return counter
+
+
+def test_second_run_cuts_and_encodes_nothing(tmp_path: Path, cuts: Counting) -> None:
+    enc = FakeEncoder(dim=384)
+    first = run(tmp_path, corpus(4), encoder=enc)
+    assert first["documents"] == 4 and len(cuts.items) == 4 and first["unit_spans"] == 12
+    before = tables(tmp_path / "embedded")
+    cuts.items.clear()
+    enc.calls.clear()
+    again = run(tmp_path, corpus(4), encoder=enc)
+    assert again["documents"] == 0 and cuts.items == [] and enc.calls == [] and again["encoded"] == 0
+    after = tables(tmp_path / "embedded")
+    for name in before:
+        pd.testing.assert_frame_equal(before[name], after[name])
+    contracts.check(pd.read_parquet(tmp_path / "embedded" / "unit_embeddings.parquet"), contracts.UNIT_EMBEDDINGS)
+
+
+def test_a_new_document_is_cut_alone_and_a_gone_one_loses_its_rows(tmp_path: Path, cuts: Counting) -> None:
+    enc = FakeEncoder(dim=384)
+    run(tmp_path, corpus(3), encoder=enc)
+    cuts.items.clear()
+    enc.calls.clear()
+    counts = run(tmp_path, corpus(4), encoder=enc)
+    assert [doc_id for doc_id, _ in cuts.items] == ["doc003"] and counts["documents"] == 1
+    assert enc.calls == [1]  # its two shared sentences come from the cache
+    run(tmp_path, corpus(4), out="fresh")
+    assert_same(tmp_path / "embedded", tmp_path / "fresh")
+    cuts.items.clear()
+    gone = {k: v for k, v in corpus(4).items() if k != "doc001"}
+    counts = run(tmp_path, gone, encoder=enc)
+    assert cuts.items == [] and counts["unit_spans"] == 9
+    assert "doc001" not in set(pd.read_parquet(tmp_path / "embedded" / "unit_spans.parquet")["doc_id"])
+    run(tmp_path, gone, out="fresh2")
+    assert_same(tmp_path / "embedded", tmp_path / "fresh2")
+    # the cache keeps only texts still in use: doc001's own bullet is gone from it
+    cache = set(pq.read_table(tmp_path / "embedded-cache.parquet").column("text_key").to_pylist())
+    assert embed.text_key("improve the teaching of reading in class 1") not in cache
+    assert embed.text_key("improve the teaching of reading in class 2") in cache
+
+
+def test_a_changed_fingerprint_cuts_every_document_again(tmp_path: Path, cuts: Counting) -> None:
+    run(tmp_path, corpus(3))
+    cuts.items.clear()
+    counts = run(tmp_path, corpus(3), params=embed.EmbedParams(batch_units=7))
+    assert counts["documents"] == 3 and len(cuts.items) == 3 and counts["encoded"] == 0  # all from the cache
+    other = FakeEncoder(dim=384)
+    other.name = "another-model"
+    cuts.items.clear()
+    counts = run(tmp_path, corpus(3), params=embed.EmbedParams(batch_units=7), encoder=other)
+    assert counts["documents"] == 3 and counts["encoded"] == 8  # 5 shared sentences, 3 bullets
+    assert set(pd.read_parquet(tmp_path / "embedded" / "unit_embeddings.parquet")["model"]) == {"another-model"}
+
+
+def test_a_kept_document_without_its_vectors_is_embedded_again(tmp_path: Path, cuts: Counting) -> None:
+    run(tmp_path, corpus(3))
+    path = tmp_path / "embedded" / "unit_embeddings.parquet"
+    spans = pd.read_parquet(tmp_path / "embedded" / "unit_spans.parquet")
+    vectors = pd.read_parquet(path)
+    vectors[~vectors["unit_id"].isin(spans.loc[spans["doc_id"] == "doc002", "unit_id"])].to_parquet(path)
+    cuts.items.clear()
+    assert run(tmp_path, corpus(3))["documents"] == 1 and [d for d, _ in cuts.items] == ["doc002"]
+    run(tmp_path, corpus(3), out="fresh")
+    assert_same(tmp_path / "embedded", tmp_path / "fresh")
+
+
+def test_two_processes_cut_the_same_units_as_one(tmp_path: Path) -> None:
+    docs = corpus(40)  # parallel_map works in processes from 32 items
+    one = run(tmp_path, docs, out="one")
+    two = run(tmp_path, docs, out="two", jobs=2)
+    assert one == two
+    assert_same(tmp_path / "one", tmp_path / "two")
+
+
+def test_vectors_are_stored_as_float32_and_an_old_double_cache_is_read(tmp_path: Path) -> None:
+    enc = FakeEncoder(dim=384)
+    texts = ["Governors do not challenge leaders.", "Pupils read well in Year 2."]
+    old = pd.DataFrame(
+        {
+            "text_key": [embed.text_key(t) for t in texts],
+            "model": enc.name,
+            "vector": [v.tolist() for v in enc.encode(texts)],
+        }
+    )
+    old.to_parquet(tmp_path / "embedded-cache.parquet")  # the format of earlier runs: doubles
+    enc.calls.clear()
+    assert run(tmp_path, {"a": " ".join(texts)}, encoder=enc)["encoded"] == 0 and enc.calls == []
+    schema = pq.read_schema(tmp_path / "embedded" / "unit_embeddings.parquet")
+    assert str(schema.field("vector").type) == "list<element: float>"
+    cache = embed.read_cache(tmp_path / "embedded-cache.parquet", enc.name)
+    assert set(cache) == {embed.text_key(t) for t in texts} and all(v.dtype == np.float32 for v in cache.values())
+    assert np.allclose(cache[embed.text_key(texts[0])], enc.encode(texts[:1])[0])
+
+
+def test_without_a_pipeline_spacy_is_built_only_when_a_document_is_new(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[int] = []
+
+    def make() -> Any:
+        built.append(1)
+        return make_nlp()
+
+    monkeypatch.setattr(units_module, "make_nlp", make)
+    monkeypatch.setattr(embed, "_NLP", None)
+    run(tmp_path, corpus(3), nlp=None)
+    assert built == [1]
+    monkeypatch.setattr(embed, "_NLP", None)  # as in a new process
+    assert run(tmp_path, corpus(3), nlp=None)["documents"] == 0 and built == [1]
+    run(tmp_path, corpus(3), out="given")
+    assert_same(tmp_path / "embedded", tmp_path / "given")

@@ -533,3 +533,47 @@ def test_run_with_a_reference_file_missing_a_column_fails_naming_it(
 def test_normalise_name_regression_c_and_e() -> None:
     """Found by hypothesis: removing "and" made a new "c e" that the next pass folded."""
     assert normalise_name("C&E") == normalise_name(normalise_name("C&E")) == "ce"
+
+
+# ---------------------------------------------------------------- the school index
+
+
+class _ScanEverySchool(link.SchoolIndex):
+    """The index with its lookups switched off: every school is scored, as before the index existed."""
+
+    def near(self, name: str, postcode: str | None) -> list[int]:
+        return list(range(len(self.rows)))
+
+
+_WORDS = ["st", "marys", "mary", "brackenfold", "brakenfold", "lowmoor", "highmoor", "church", "ce", "catholic",
+          "primary", "junior", "infant", "nursery", "wigmore", "wigmoor", "pixmore", "hill", "park"]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(
+    names=st.lists(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=4), min_size=1, max_size=25),
+    query=st.lists(st.sampled_from(_WORDS), min_size=1, max_size=4),
+    postcode=st.sampled_from(["NX1 2AB", "NX9 9ZZ", None]),
+)
+def test_index_finds_the_same_candidates_as_scoring_every_school(
+    names: list[list[str]], query: list[str], postcode: str | None
+) -> None:
+    schools = [
+        {"urn": 100 + i, "name": " ".join(ws) + " School", "la_name": "Northshire" if i % 2 else "Eastmoor",
+         "postcode": "NX1 2AB" if i % 3 == 0 else f"NX{i} 1AA", "opened": None, "closed": None}
+        for i, ws in enumerate(names)
+    ]  # fmt: skip
+    d = DocRef("d1", " ".join(query) + " School", postcode, "Northshire", None, dt.date(2015, 1, 1))
+    assert link.candidates(d, link.SchoolIndex.build(schools)) == link.candidates(d, _ScanEverySchool.build(schools))
+
+
+def test_index_finds_a_misspelt_word_and_skips_unrelated_schools() -> None:
+    schools = [
+        {"urn": 1, "name": "Brackenfold Primary School", "la_name": NORTH, "postcode": "NX1 2AB"},
+        {"urn": 2, "name": "Lowmoor Junior School", "la_name": NORTH, "postcode": "NX5 5AB"},
+        {"urn": 3, "name": "Highmoor Infant School", "la_name": EAST, "postcode": "EM1 1AA"},
+    ]
+    index = link.SchoolIndex.build(schools)
+    assert index.near(normalise_name("Brakenfold Primary School"), None) == [0]  # "brakenfold" ~ "brackenfold"
+    assert index.near(normalise_name("Lowmoor Junior School"), "EM11AA") == [1, 2]  # word, then postcode
+    assert [m.urn for m in candidates(DocRef("d", "Brakenfold Primary", None, NORTH, None, None), index)] == [1]

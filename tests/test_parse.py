@@ -431,3 +431,18 @@ def test_report_after_the_sign_off_is_read() -> None:
     assert [r.text for r in parsed.recommendations] == ["Improve the teaching of mathematics."]
     assert parsed.values["inspector"] == "Jane Black"
     assert parsed.values["local_authority"] == "Barnsley"
+
+
+def test_school_name_ending_in_burn_and_metropolitan_district_council_and_his_majesty() -> None:
+    """A name like Blackburn keeps its "urn"; "Metropolitan District Council" is dropped; HMI after 2022."""
+    text = normalise_layout((RAW / "000_9679ccaa734ab79b.txt").read_text(encoding="utf-8"))
+    text = text.replace("Wigmore Primary School", "Blackburn Primary School").replace(
+        "Director of Children's Services for Luton", "Director of Children's Services for Bradford Metropolitan "
+        "District Council"
+    ).replace("Her Majesty's Inspector", "His Majesty's Inspector")  # fmt: skip
+    values = parse_letter("d", text).values
+    assert (values["school_name"], values["local_authority"], values["inspector"]) == (
+        "Blackburn Primary School",
+        "Bradford",
+        "Michael Sheridan",
+    )
