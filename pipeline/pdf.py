@@ -166,13 +166,17 @@ def read_pages(data: bytes, *, max_pages: int) -> list[Page]:
     except DocumentError:
         raise
     except Exception as exc:
-        raise DocumentError(
-            "corrupt_pdf",
-            f"the PDF opened but a page could not be read ({type(exc).__name__}: {str(exc)[:120]}); "
-            "the file may be truncated or damaged",
-        ) from exc
+        raise _unreadable_page(exc) from exc
     finally:
         pdf.close()
+
+
+def _unreadable_page(exc: Exception) -> DocumentError:
+    return DocumentError(
+        "corrupt_pdf",
+        f"the PDF opened but a page could not be read ({type(exc).__name__}: {str(exc)[:120]}); "
+        "the file may be truncated or damaged",
+    )
 
 
 def read_pages_pdfplumber(data: bytes, *, max_pages: int) -> list[Page]:
@@ -206,11 +210,7 @@ def read_pages_pdfplumber(data: bytes, *, max_pages: int) -> list[Page]:
         except DocumentError:
             raise
         except Exception as exc:
-            raise DocumentError(
-                "corrupt_pdf",
-                f"the PDF opened but a page could not be read ({type(exc).__name__}: {str(exc)[:120]}); "
-                "the file may be truncated or damaged",
-            ) from exc
+            raise _unreadable_page(exc) from exc
 
 
 def assemble_text(pages: list[Page], margin: float, min_chars_per_page: float, extractor: str) -> PdfText:

@@ -165,6 +165,12 @@ def _small(n: int, params: ReportParams) -> Markup:
 # ---------------------------------------------------------------- sections
 
 
+def _empty(anchor: str, title: str, *lead: Markup | str) -> Markup:
+    """A section with nothing to show: its heading, what leads it, and the last item as a sentence."""
+    *before, message = lead
+    return el("section", el("h2", title), before, el("p", message), id=anchor)
+
+
 def _headline(d: ReportData) -> Markup:
     h = d.headline
     judged, effective = int(h["letters_judged"] or 0), int(h["effective_action"] or 0)
@@ -230,12 +236,7 @@ def _tag_order(d: ReportData) -> list[str]:
 def _recurring(d: ReportData, params: ReportParams) -> Markup:
     tags = _tag_order(d)
     if not tags:
-        return el(
-            "section",
-            el("h2", "Recurring weaknesses"),
-            el("p", "No weaknesses tagged in this selection."),
-            id="weaknesses",
-        )
+        return _empty("weaknesses", "Recurring weaknesses", "No weaknesses tagged in this selection.")
     ev = d.evidence
     n_here, n_all = int(d.headline["schools"] or 0), d.everywhere.schools
     here = ev.groupby("tag")["school_key"].nunique()
@@ -353,9 +354,7 @@ def _evidence(tag: str, rows: pd.DataFrame, d: ReportData, params: ReportParams)
 def _schools(d: ReportData, params: ReportParams) -> Markup:
     s = d.schools
     if not len(s):
-        return el(
-            "section", el("h2", "Schools of concern"), el("p", "No school linked in this selection."), id="schools"
-        )
+        return _empty("schools", "Schools of concern", "No school linked in this selection.")
     shown = s.head(params.max_schools)
     tl = d.timeline
     body = []
@@ -462,13 +461,7 @@ def _support(d: ReportData, params: ReportParams) -> Markup:
         class_="caution",
     )
     if not len(sup):
-        return el(
-            "section",
-            el("h2", "Support and outcomes"),
-            caution,
-            el("p", "No support named in this selection."),
-            id="support",
-        )
+        return _empty("support", "Support and outcomes", caution, "No support named in this selection.")
     sup = sup.assign(group=sup["next_outcome"].map(outcome_group))
     totals = sup.groupby("support_type")["schools"].sum().sort_values(ascending=False, kind="stable")
     types = [BASELINE, *(t for t in totals.index if t != BASELINE)] if BASELINE in totals.index else list(totals.index)
@@ -522,13 +515,7 @@ def _what_worked(d: ReportData, params: ReportParams) -> Markup:
         "study or another LA's plan may help here).",
     )
     if not len(ww):
-        return el(
-            "section",
-            el("h2", "What worked"),
-            intro,
-            el("p", "No case study or support offer matches."),
-            id="what-worked",
-        )
+        return _empty("what-worked", "What worked", intro, "No case study or support offer matches.")
     tags = list(dict.fromkeys(ww["tag"]))[: params.top_tags]
     blocks = []
     for t in tags:
