@@ -54,7 +54,7 @@ def pipeline(
         "embed": ["embed", "--documents", str(i / "documents.parquet"),
                   "--queries", str(ROOT / "corpus" / "labels" / "search_queries.jsonl"),
                   "--cache", str(i / "embedding_cache.parquet"), "--params", str(ROOT / "params.yaml"),
-                  "--out", str(i / "embedded")],
+                  "--out", str(i / "embedded"), "--jobs", jobs],
         "classify": ["classify", "--embedded", str(i / "embedded"), "--model", str(ROOT / "models" / "tagger"),
                      "--out", str(i / "classified")],
         "load": ["load", "--documents", str(i / "documents.parquet"), "--rejects", str(i / "rejects.parquet"),
@@ -65,9 +65,6 @@ def pipeline(
                    "--params", str(ROOT / "params.yaml"), "--metrics", str(ROOT / "metrics" / "summary.json"),
                    "--out", str(work / "reports")],
     }  # fmt: skip
-    if "--jobs" in " ".join(subprocess.run([str(BIN / "ofsted-nlp"), "embed", "--help"], capture_output=True,
-                                           text=True).stdout.split()):  # fmt: skip
-        commands["embed"] += ["--jobs", jobs]
     out = {}
     for name, args in commands.items():
         if name in skip:

@@ -140,6 +140,31 @@ def ingest_document(source: str, data: bytes, params: IngestParams) -> Document:
     )
 
 
+def duplicate(source: str, doc_id: str, first: str) -> Reject:
+    """The reject of a second copy of bytes already kept under ``first``."""
+    return Reject(
+        source, doc_id, STAGE, "duplicate", f"same bytes as {first} (doc_id {doc_id}); kept once under that path"
+    )
+
+
+def _read(source: str, read: Callable[[], bytes]) -> bytes | Reject:
+    """The file's bytes, or the reject of a file that cannot be read (or is refused before reading)."""
+    try:
+        return read()
+    except OSError as exc:
+        return Reject(source, None, STAGE, "unreadable", f"cannot read the file: {exc.strerror or exc}")
+    except DocumentError as exc:  # refused before reading, e.g. too large
+        return Reject(source, None, STAGE, exc.reason, exc.message)
+
+
+def _document(source: str, data: bytes, params: IngestParams) -> Document | Reject:
+    """`ingest_document`, with a bad file as its reject."""
+    try:
+        return ingest_document(source, data, params)
+    except DocumentError as exc:
+        return Reject(source, doc_id_of(data), STAGE, exc.reason, exc.message)
+
+
 def ingest(files: Iterable[tuple[str, Callable[[], bytes]]], params: IngestParams) -> Iterator[Document | Reject]:
     """Ingest files one at a time, in the order given.
 
@@ -154,31 +179,18 @@ def ingest(files: Iterable[tuple[str, Callable[[], bytes]]], params: IngestParam
     """
     seen: dict[str, str] = {}
     for source, read in files:
-        try:
-            data = read()
-        except OSError as exc:
-            yield Reject(source, None, STAGE, "unreadable", f"cannot read the file: {exc.strerror or exc}")
-            continue
-        except DocumentError as exc:  # refused before reading, e.g. too large
-            yield Reject(source, None, STAGE, exc.reason, exc.message)
+        data = _read(source, read)
+        if isinstance(data, Reject):
+            yield data
             continue
         doc_id = doc_id_of(data)
         if doc_id in seen:
-            yield Reject(
-                source,
-                doc_id,
-                STAGE,
-                "duplicate",
-                f"same bytes as {seen[doc_id]} (doc_id {doc_id}); kept once under that path",
-            )
+            yield duplicate(source, doc_id, seen[doc_id])
             continue
-        try:
-            doc = ingest_document(source, data, params)
-        except DocumentError as exc:
-            yield Reject(source, doc_id, STAGE, exc.reason, exc.message)
-            continue
-        seen[doc_id] = source
-        yield doc
+        item = _document(source, data, params)
+        if isinstance(item, Document):
+            seen[doc_id] = source
+        yield item
 
 
 def list_files(root: Path) -> list[Path]:
@@ -209,17 +221,8 @@ INGEST_MODULES = ("pipeline.ingest", "pipeline.pdf", "pipeline.text", "pipeline.
 def _ingest_file(item: tuple[str, int, dict[str, Any]]) -> Document | Reject:
     """Read and ingest one file (in a worker process); never raises for a bad file."""
     source, max_bytes, params = item
-    p = IngestParams(**params)
-    try:
-        data = reader(Path(source), max_bytes)()
-    except OSError as exc:
-        return Reject(source, None, STAGE, "unreadable", f"cannot read the file: {exc.strerror or exc}")
-    except DocumentError as exc:
-        return Reject(source, None, STAGE, exc.reason, exc.message)
-    try:
-        return ingest_document(source, data, p)
-    except DocumentError as exc:
-        return Reject(source, doc_id_of(data), STAGE, exc.reason, exc.message)
+    data = _read(source, reader(Path(source), max_bytes))
+    return data if isinstance(data, Reject) else _document(source, data, IngestParams(**params))
 
 
 def run(
@@ -321,17 +324,7 @@ def run(
             continue
         doc_id = file_doc[src]
         if doc_id in first:
-            rejects.append(
-                asdict(
-                    Reject(
-                        src,
-                        doc_id,
-                        STAGE,
-                        "duplicate",
-                        f"same bytes as {first[doc_id]} (doc_id {doc_id}); kept once under that path",
-                    )
-                )
-            )
+            rejects.append(asdict(duplicate(src, doc_id, first[doc_id])))
             continue
         first[doc_id] = src
         docs.append({**docs_by_id[doc_id], "source": src})

@@ -13,6 +13,7 @@ shard and kept once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,22 +32,15 @@ def merge_documents(frames: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, pd.Da
     """The merged ``documents``, the ``duplicate`` rejects it adds, and which shard keeps each document."""
     import pandas as pd
 
-    from pipeline.ingest import STAGE
+    from pipeline.ingest import duplicate
 
     tagged = pd.concat([df.assign(_shard=i) for i, df in enumerate(frames)], ignore_index=True).sort_values("source")
     first = tagged.drop_duplicates("doc_id", keep="first")
     repeats = tagged[tagged.duplicated("doc_id", keep="first")]
     kept_at = dict(zip(first["doc_id"], first["source"], strict=True))
     rejects = pd.DataFrame(
-        {
-            "source": repeats["source"],
-            "doc_id": repeats["doc_id"],
-            "stage": STAGE,
-            "reason": "duplicate",
-            "message": [
-                f"same bytes as {kept_at[d]} (doc_id {d}); kept once under that path" for d in repeats["doc_id"]
-            ],
-        }
+        [asdict(duplicate(s, d, kept_at[d])) for s, d in zip(repeats["source"], repeats["doc_id"], strict=True)],
+        columns=["source", "doc_id", "stage", "reason", "message"],
     )
     owner = dict(zip(first["doc_id"], first["_shard"].astype(int), strict=True))
     return first.drop(columns="_shard").reset_index(drop=True), rejects, owner

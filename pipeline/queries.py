@@ -439,8 +439,9 @@ def render(df: pd.DataFrame, fmt: str) -> str:
     if fmt == "csv":
         return str(df.to_csv(index=False))
     if fmt == "json":
-        records = df.astype(object).where(df.notna(), None).to_dict("records")
-        return json.dumps(records, default=_json_default, indent=1, ensure_ascii=False) + "\n"
+        from pipeline.incremental import records
+
+        return json.dumps(records(df), default=_json_default, indent=1, ensure_ascii=False) + "\n"
     if fmt == "table":
         return (df.to_string(index=False) if len(df) else "(no rows)") + "\n"
     raise PipelineError(f"unknown format {fmt!r}; valid: table, csv, json")
