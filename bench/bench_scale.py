@@ -56,7 +56,7 @@ def pipeline(
                   "--cache", str(i / "embedding_cache.parquet"), "--params", str(ROOT / "params.yaml"),
                   "--out", str(i / "embedded"), "--jobs", jobs],
         "classify": ["classify", "--embedded", str(i / "embedded"), "--model", str(ROOT / "models" / "tagger"),
-                     "--out", str(i / "classified")],
+                     "--out", str(i / "classified"), "--jobs", jobs],
         "load": ["load", "--documents", str(i / "documents.parquet"), "--rejects", str(i / "rejects.parquet"),
                  "--parsed", str(i / "parsed"), "--embedded", str(i / "embedded"),
                  "--classified", str(i / "classified"), "--linked", str(i / "linked"),
