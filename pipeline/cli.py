@@ -174,7 +174,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     sources.update({name: args.embedded / f"{name}.parquet" for name in load.EMBED_TABLES})
     sources.update({name: args.classified / f"{name}.parquet" for name in load.CLASSIFY_TABLES})
     sources.update({name: args.linked / f"{name}.parquet" for name in load.LINK_TABLES})
-    counts = load.run(sources, args.warehouse)
+    counts = load.run(sources, args.warehouse, full=args.full)
     print("load: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + f" -> {args.warehouse}")
     return 0
 
@@ -514,7 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "load",
-        "Stage load: interim tables -> DuckDB warehouse (rebuilt aside, swapped in whole).",
+        "Stage load: interim tables -> DuckDB warehouse (updated or rebuilt aside, swapped in whole).",
         "ofsted-nlp load --parsed corpus/interim/parsed --warehouse warehouse/ofsted.duckdb",
     )
     p.add_argument("--documents", type=Path, default=config.DOCUMENTS)
@@ -524,6 +524,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embedded", type=Path, default=config.EMBEDDED_DIR, help="the embed stage's output")
     p.add_argument("--classified", type=Path, default=config.CLASSIFIED_DIR, help="the classify stage's output")
     p.add_argument("--warehouse", type=Path, default=config.WAREHOUSE)
+    p.add_argument(
+        "--full", action="store_true", help="rebuild the warehouse whole (by default only changed documents' rows)"
+    )
     p.set_defaults(func=cmd_load)
 
     p = add(

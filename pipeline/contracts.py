@@ -574,6 +574,20 @@ UNMATCHED = Table(
     ("doc_id",),
 )
 
+LOAD_STATE = Table(
+    "load_state",
+    "What the warehouse was built from, so that the next load changes only what changed (stage load). "
+    "One row per stage and document with the fingerprint the stage processed it under; stage `load` has one "
+    "row (doc_id '') with the fingerprint of the load code and these contracts.",
+    (
+        _c("stage", "VARCHAR", "parse, link, embed, classify, or load"),
+        _c("doc_id", "VARCHAR", "documents.doc_id ('' for the row of stage load)"),
+        _c("fingerprint", "VARCHAR", "the stage's code and params fingerprint for the document"),
+    ),
+    ("stage", "doc_id"),
+    {"stage": frozenset({"parse", "link", "embed", "classify", "load"})},
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -605,6 +619,7 @@ TABLES: dict[str, Table] = {
         REFERENCE_REJECTS,
         LETTER_SCHOOL,
         UNMATCHED,
+        LOAD_STATE,
     )
 }
 

@@ -94,3 +94,115 @@ def test_failed_load_leaves_previous_warehouse_intact(tmp_path: Path) -> None:
     with pytest.raises(duckdb.Error):
         load.run(broken, warehouse)
     assert table_rows(warehouse) == before
+
+
+# ---------------------------------------------------------------- incremental load
+
+
+class Corpus:
+    """Every per-document stage run for real (fake encoder, tiny tagger) on a folder of letters."""
+
+    def __init__(self, tmp: Path) -> None:
+        from tests.test_incremental import make_raw
+
+        self.tmp, self.raw = tmp, tmp / "raw"
+        make_raw(self.raw, 5)
+        enc = FakeEncoder(dim=384)
+        tiny = tiny_units(1)
+        self.model, _ = train.fit(
+            tiny, enc.encode([u.text for u in tiny]), train.TrainParams(folds=3, min_tag_n=3), enc.name
+        )
+        self.enc, self.nlp = enc, make_nlp()
+
+    def stages(self, embed_params: object = None) -> dict[str, Path]:
+        from dataclasses import asdict
+
+        from pipeline import embed, ingest, link, parse
+        from tests.conftest import ROOT
+
+        t = self.tmp
+        ingest.run(self.raw, t / "documents.parquet", t / "rejects.parquet", asdict(IngestParams()),
+                   manifest=t / "manifest.parquet")  # fmt: skip
+        parse.run(t / "documents.parquet", t / "parsed")
+        link.run(t / "parsed", ROOT / "corpus" / "reference", t / "linked", link.LinkParams())
+        embed.run(t / "documents.parquet", None, t / "cache.parquet", t / "embedded", self.enc, self.nlp,
+                  embed_params or embed.EmbedParams())  # type: ignore[arg-type]  # fmt: skip
+        classify.run(t / "embedded" / "unit_spans.parquet", t / "embedded" / "unit_embeddings.parquet", self.model,
+                     t / "classified")  # fmt: skip
+        sources = {"documents": t / "documents.parquet", "rejects": t / "rejects.parquet"}
+        sources.update({n: t / "parsed" / f"{n}.parquet" for n in load.PARSE_TABLES})
+        sources.update({n: t / "embedded" / f"{n}.parquet" for n in load.EMBED_TABLES})
+        sources.update({n: t / "classified" / f"{n}.parquet" for n in load.CLASSIFY_TABLES})
+        sources.update({n: t / "linked" / f"{n}.parquet" for n in load.LINK_TABLES})
+        return sources
+
+
+def all_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {n: con.execute(f'SELECT * FROM "{n}" ORDER BY ALL').fetchall() for n in (*load.WAREHOUSE_TABLES, "load_state")}
+    finally:
+        con.close()
+
+
+def test_incremental_load_replaces_only_changed_documents_and_equals_a_full_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline import embed
+    from tests.test_incremental import make_raw
+
+    corpus = Corpus(tmp_path)
+    warehouse, full = tmp_path / "w.duckdb", tmp_path / "full.duckdb"
+    load.run(corpus.stages(), warehouse)
+    real_build = load.build
+
+    def step(expected: int, embed_params: object = None) -> None:
+        sources = corpus.stages(embed_params)
+        monkeypatch.setattr(load, "build", lambda *a: pytest.fail("the load rebuilt the warehouse whole"))
+        capsys.readouterr()
+        load.run(sources, warehouse)
+        assert f"load: {expected} documents' rows replaced" in capsys.readouterr().err
+        monkeypatch.setattr(load, "build", real_build)
+        load.run(sources, full, full=True)
+        assert all_rows(warehouse) == all_rows(full)
+
+    step(0)  # nothing changed
+    make_raw(corpus.raw, 2, start=5)  # two letters added
+    step(2)
+    (corpus.raw / "letter_0001.txt").unlink()  # one deleted
+    step(1)
+    changed = corpus.raw / "letter_0002.txt"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nGovernors must act.\n", encoding="utf-8")
+    step(2)  # a changed file is a new document, and its old one is gone
+    step(6, embed.EmbedParams(batch_units=7))  # the embed fingerprint changed: every document's units again
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert con.execute("SELECT count(*) FROM unit_embeddings").fetchone() == con.execute(
+        "SELECT count(*) FROM units"
+    ).fetchone()
+    con.close()
+
+
+def test_load_rebuilds_whole_when_the_last_warehouse_cannot_be_trusted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = Corpus(tmp_path)
+    sources = corpus.stages()
+    warehouse, full = tmp_path / "w.duckdb", tmp_path / "full.duckdb"
+    load.run(sources, full, full=True)
+    load.run(sources, warehouse)
+    expected = all_rows(full)
+
+    def tamper(sql: str) -> str:
+        con = duckdb.connect(str(warehouse))
+        con.execute(sql)
+        con.close()
+        capsys.readouterr()
+        load.run(sources, warehouse)
+        assert all_rows(warehouse) == expected
+        return capsys.readouterr().err
+
+    assert "the load code or the contracts changed" in tamper("UPDATE load_state SET fingerprint = 'x' WHERE stage = 'load'")
+    assert "rows, its Parquet file" in tamper("DELETE FROM issues WHERE unit_id IN (SELECT min(unit_id) FROM issues)")
+    assert "a key would be duplicated" in tamper("DELETE FROM load_state WHERE stage = 'parse' AND doc_id IN "
+                                                 "(SELECT min(doc_id) FROM load_state WHERE stage = 'parse')")  # fmt: skip
+    assert "no load_state" in tamper("DROP TABLE load_state")
