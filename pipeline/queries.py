@@ -223,13 +223,14 @@ ORDER BY current_urn, date, event""",
     SELECT * FROM document_facts
     WHERE doc_type = 'hmi_letter' AND current_urn IS NOT NULL AND date IS NOT NULL AND {_FILTER}
 ),
-named AS (SELECT DISTINCT doc_id, support_type FROM support_named)
+named AS (SELECT DISTINCT doc_id, support_type FROM support_named WHERE doc_id IN (SELECT doc_id FROM f)),
+x AS (SELECT * FROM next_outcome WHERE doc_id IN (SELECT doc_id FROM f))
 SELECT n.support_type, x.next_outcome, count(DISTINCT f.current_urn) AS schools, count(DISTINCT f.doc_id) AS letters
-FROM named n JOIN f USING (doc_id) JOIN next_outcome x USING (doc_id)
+FROM named n JOIN f USING (doc_id) JOIN x USING (doc_id)
 GROUP BY ALL
 UNION ALL
 SELECT '(all letter schools)', x.next_outcome, count(DISTINCT f.current_urn), count(DISTINCT f.doc_id)
-FROM f JOIN next_outcome x USING (doc_id)
+FROM f JOIN x USING (doc_id)
 GROUP BY ALL
 ORDER BY n.support_type, schools DESC, x.next_outcome""",
         ),
@@ -271,7 +272,7 @@ FROM f""",
             "date, document and offsets.",
             f"""WITH f AS (SELECT * FROM document_facts WHERE {_FILTER}),
 recommended AS (
-    SELECT DISTINCT u.unit_id FROM units u
+    SELECT DISTINCT u.unit_id FROM units u JOIN f USING (doc_id)
     JOIN recommendations r ON r.doc_id = u.doc_id AND r.start <= u.start AND u."end" <= r."end"
 )
 SELECT i.tag, f.la, academic_year(f.date) AS period, f.school, f.school_key, f.date, f.doc_id, f.doc_type,
@@ -296,16 +297,18 @@ counts AS (
 ),
 s5 AS (
     SELECT current_urn, date, overall_effectiveness, category_of_concern FROM school_outcomes
-    WHERE kind = 'section5' AND overall_effectiveness IS NOT NULL
+    WHERE kind = 'section5' AND overall_effectiveness IS NOT NULL AND current_urn IN (SELECT current_urn FROM latest)
     QUALIFY row_number() OVER (PARTITION BY current_urn ORDER BY date DESC) = 1
 ),
 lac AS (
     SELECT sl.current_urn, c.academic_year, c.la_category
     FROM la_categories c JOIN school_lineage sl ON sl.urn = c.urn
+    WHERE sl.current_urn IN (SELECT current_urn FROM latest)
     QUALIFY row_number() OVER (PARTITION BY sl.current_urn ORDER BY c.year_start DESC) = 1
 ),
 recs AS (
-    SELECT doc_id, list(text ORDER BY n) AS recommendations FROM recommendations WHERE parent IS NULL GROUP BY ALL
+    SELECT doc_id, list(text ORDER BY n) AS recommendations FROM recommendations
+    WHERE parent IS NULL AND doc_id IN (SELECT doc_id FROM latest) GROUP BY ALL
 ),
 support AS (
     SELECT f.current_urn, list_sort(list(DISTINCT s.support_type)) AS support_named

@@ -240,6 +240,7 @@ def _recurring(d: ReportData, params: ReportParams) -> Markup:
     ev = d.evidence
     n_here, n_all = int(d.headline["schools"] or 0), d.everywhere.schools
     here = ev.groupby("tag")["school_key"].nunique()
+    by_tag = dict(iter(ev.groupby("tag", sort=False)))
     there = d.everywhere.tag_schools
     compare = d.la is not None
     rows = []
@@ -309,7 +310,7 @@ def _recurring(d: ReportData, params: ReportParams) -> Markup:
             el("details", el("summary", "The numbers behind this chart"), grid_table),
         ),
         el("h3", "The evidence"),
-        [_evidence(t, ev[ev["tag"] == t], d, params) for t in tags],
+        [_evidence(t, by_tag[t], d, params) for t in tags],
         id="weaknesses",
     )
 
@@ -356,14 +357,16 @@ def _schools(d: ReportData, params: ReportParams) -> Markup:
     if not len(s):
         return _empty("schools", "Schools of concern", "No school linked in this selection.")
     shown = s.head(params.max_schools)
-    tl = d.timeline
+    events: dict[Any, list[str]] = {}  # one pass over the timeline, not one filter per school
+    for e in _rows(d.timeline):
+        events.setdefault(e.current_urn, []).append(f"{_date(e.date)}: {e.event}: {e.detail}")
     body = []
     for r in _rows(shown):
-        events = tl[tl["current_urn"] == r.current_urn]
+        lines = events.get(r.current_urn, [])
         timeline = el(
             "details",
-            el("summary", f"{len(events)} event(s)"),
-            el("ol", [el("li", f"{_date(e.date)}: {e.event}: {e.detail}") for e in _rows(events)]),
+            el("summary", f"{len(lines)} event(s)"),
+            el("ol", [el("li", line) for line in lines]),
         )
         recs = list(r.open_recommendations) if r.open_recommendations is not None else []
         open_recs = (
