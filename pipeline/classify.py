@@ -267,7 +267,8 @@ def _classify_batch(item: tuple[pd.DataFrame, np.ndarray, np.ndarray]) -> tuple[
 
 def _vector_batches(embeddings: Path, unit_ids: list[str], size: int) -> Iterator[tuple[list[str], np.ndarray]]:
     """``(unit_ids, vectors)`` of the units of ``unit_ids`` in ``embeddings``, ``size`` at a time, in file order."""
-    from pipeline.embed import batches_where, vector_rows
+    from pipeline.embed import vector_rows
+    from pipeline.incremental import batches_where
 
     ids: list[str] = []
     vecs: list[np.ndarray] = []

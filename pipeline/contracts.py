@@ -699,6 +699,44 @@ def _check_value(table: Table, col: Column, row: int, value: Any, allowed: froze
             )
 
 
+def checked_rows(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` after `check`, each with exactly the table's columns, integral floats of integer columns as ints."""
+    frame(table, rows)  # checks them
+    ints = [c.name for c in table.columns if c.type in {"INTEGER", "BIGINT"}]
+    out = []
+    for r in rows:
+        row = {c: r.get(c) for c in table.names}
+        for c in ints:
+            v = row[c]
+            if v is not None and not isinstance(v, int):
+                row[c] = None if v != v else int(v)  # NaN (a missing value read back by pandas) is null
+        out.append(row)
+    return out
+
+
+_ARROW_TYPES = {
+    "VARCHAR": "large_string",
+    "BIGINT": "int64",
+    "INTEGER": "int32",
+    "BOOLEAN": "bool_",
+    "DATE": "date32",
+    "DOUBLE": "float64",
+    "FLOAT": "float32",
+}
+
+
+def arrow_schema(table: Table) -> Any:
+    """The Arrow schema of a table's Parquet file (``X[]`` and ``FLOAT[n]`` as lists)."""
+    import pyarrow as pa
+
+    fields = []
+    for c in table.columns:
+        base = re.sub(r"\[\d*\]$", "", c.type)
+        typ = getattr(pa, _ARROW_TYPES[base])()
+        fields.append(pa.field(c.name, pa.list_(typ) if c.type.endswith("]") else typ, nullable=c.nullable))
+    return pa.schema(fields)
+
+
 def ddl(table: Table) -> str:
     """The DuckDB CREATE TABLE statement for a contract."""
     cols = ",\n  ".join(f'"{c.name}" {c.type}{"" if c.nullable else " NOT NULL"}' for c in table.columns)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ import numpy as np
 
 from pipeline import contracts
 from pipeline.encoder import Encoder
+from pipeline.incremental import batches_where
 from pipeline.units import units
 
 if TYPE_CHECKING:
@@ -114,37 +115,6 @@ def vector_rows(column: pa.ChunkedArray | pa.Array) -> list[np.ndarray]:
     return rows
 
 
-def batches_where(
-    path: Path, key: str, values: Collection[str], columns: list[str], rows: int = 10_000, **equal: str
-) -> Iterator[pa.RecordBatch]:
-    """The rows of a Parquet file whose ``key`` is one of ``values`` (and each ``equal`` column its value).
-
-    Streamed ``rows`` at a time through a 1 MiB buffer, so memory stays that of
-    one batch however large the file or its row groups (a whole-file or dataset
-    read of a 400k-vector file peaks near 3 GB).
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    if not values:
-        return
-    wanted = values if isinstance(values, set | frozenset) else set(values)  # pc.is_in would hash it every batch
-    reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
-    for batch in reader.iter_batches(batch_size=rows, columns=columns, use_threads=False):
-        column = batch.column(key)
-        if pa.types.is_null(column.type):  # an empty table written by pandas has untyped columns
-            continue
-        mask = pa.array([v in wanted for v in column.to_pylist()], pa.bool_())
-        for name, value in equal.items():
-            mask = pc.and_(mask, pc.equal(batch.column(name), value))
-        hits = pc.sum(mask).as_py() or 0
-        if hits == batch.num_rows:
-            yield batch  # no copy when every row is wanted
-        elif hits:
-            yield batch.filter(mask)
-
-
 def member(column: pd.Series, values: Collection[str]) -> np.ndarray:
     """``column.isin(values)`` through a Python set (pandas 3 makes an Arrow scalar of every value: 1 s for 10k)."""
     wanted = values if isinstance(values, set | frozenset) else set(values)
@@ -220,9 +190,9 @@ def read_queries(path: Path) -> list[dict[str, Any]]:
 
 
 _WRITE_ROWS = 20_000
-_DICTIONARY = ["model"]
-"""Columns written dictionary-encoded: only the encoder name repeats (a dictionary on the vectors costs 40% more time)."""
 """Rows per piece when the cache is written."""
+_DICTIONARY = ["model"]
+"""Columns written dictionary-encoded: only the encoder name repeats (a dictionary on vectors costs 40% more time)."""
 
 _NLP: Language | None = None
 """The spaCy pipeline `_cut_one` uses: the caller's (set by `cut`, inherited by forked workers), or `make_nlp`'s."""

@@ -9,6 +9,7 @@ folder, reads files, checks the contracts and writes Parquet.
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -214,6 +215,9 @@ def reader(path: Path, max_bytes: int) -> Callable[[], bytes]:
     return read
 
 
+_DOC_ROWS = 1000
+"""Documents read back from the last run, and written, at a time."""
+
 INGEST_MODULES = ("pipeline.ingest", "pipeline.pdf", "pipeline.text", "pipeline.doctype", "pipeline.guard")
 """The code whose change makes every file's ingest stale."""
 
@@ -265,7 +269,6 @@ def run(
 
     # what the last run knew: file → (size, mtime, doc_id or None, reject reason or None)
     known: dict[str, tuple[int, int, str | None, str | None]] = {}
-    old_docs = pd.DataFrame()
     old_rejects = pd.DataFrame()
     if manifest is not None and manifest.exists() and documents_out.exists() and rejects_out.exists():
         m = pd.read_parquet(manifest)
@@ -276,7 +279,6 @@ def run(
             if r["source"] in stats
         }
         if known:
-            old_docs = pd.read_parquet(documents_out)
             old_rejects = pd.read_parquet(rejects_out)
     unchanged = {
         src
@@ -286,10 +288,11 @@ def run(
     todo = [src for src in stats if src not in unchanged]
 
     # per file: a Document (or the doc_id of one already known) or a Reject that is not a duplicate
-    docs_by_id: dict[str, dict[str, Any]] = {}
-    if len(old_docs):
-        reusable = {known[s][2] for s in unchanged if known[s][2] is not None}
-        for row in incremental.records(old_docs[old_docs["doc_id"].isin(reusable)]):
+    docs_by_id: dict[str, dict[str, Any]] = {}  # the text of each document, held once (as Python strings)
+    reusable = {doc_id for s in unchanged if (doc_id := known[s][2]) is not None}
+    columns = contracts.DOCUMENTS.names
+    for batch in incremental.batches_where(documents_out, "doc_id", reusable, columns, rows=_DOC_ROWS):
+        for row in batch.to_pylist():
             docs_by_id[row["doc_id"]] = row
     file_doc: dict[str, str] = {}
     file_reject: dict[str, dict[str, Any]] = {}
@@ -315,7 +318,7 @@ def run(
             file_reject[item.source] = asdict(item)
 
     # repeated bytes: the first path in sorted order keeps the document
-    docs: list[dict[str, Any]] = []
+    kept: list[tuple[str, str]] = []  # (doc_id, source) in output order
     rejects: list[dict[str, Any]] = []
     first: dict[str, str] = {}
     for src in sorted(stats):
@@ -327,14 +330,20 @@ def run(
             rejects.append(asdict(duplicate(src, doc_id, first[doc_id])))
             continue
         first[doc_id] = src
-        docs.append({**docs_by_id[doc_id], "source": src})
+        kept.append((doc_id, src))
     for r in rejects:
         print(f"ingest: rejected {r['source']}: {r['message']}", file=sys.stderr)
-    total = len(docs) + len(rejects)
-    docs_df = contracts.frame(contracts.DOCUMENTS, docs)
+    total = len(kept) + len(rejects)
     rejects_df = contracts.frame(contracts.REJECTS, rejects)
-    del docs, docs_by_id, old_docs
-    incremental.write_file(documents_out, docs_df)
+
+    def documents() -> Iterator[list[dict[str, Any]]]:  # each document leaves memory once it is written
+        for i in range(0, len(kept), _DOC_ROWS):
+            yield [{**docs_by_id.pop(doc_id), "source": src} for doc_id, src in kept[i : i + _DOC_ROWS]]
+
+    documents_out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = documents_out.with_name(documents_out.name + ".tmp")
+    n_docs = incremental.write_rows(tmp, contracts.DOCUMENTS, documents())
+    os.replace(tmp, documents_out)
     incremental.write_file(rejects_out, rejects_df)
     if manifest is not None:  # written last: a crash before this only costs re-reading files
         reasons = {r["source"]: r["reason"] for r in incremental.records(rejects_df) if r["reason"] != "duplicate"}
@@ -358,4 +367,4 @@ def run(
             f"{len(rejects_df)} of {total} files rejected ({len(rejects_df) / total:.0%}), over "
             f"ingest.max_reject_rate = {p.max_reject_rate:.0%}; see {rejects_out}"
         )
-    return len(docs_df), len(rejects_df)
+    return n_docs, len(rejects_df)

@@ -87,9 +87,7 @@ def _write_state(con: duckdb.DuckDBPyConnection, dones: Mapping[str, Path], fp: 
     con.execute("DELETE FROM load_state")
     con.execute("INSERT INTO load_state VALUES ('load', '', ?)", [fp])
     for stage, done in dones.items():
-        con.execute(
-            "INSERT INTO load_state SELECT ?, doc_id, fingerprint FROM read_parquet(?)", [stage, str(done)]
-        )
+        con.execute("INSERT INTO load_state SELECT ?, doc_id, fingerprint FROM read_parquet(?)", [stage, str(done)])
 
 
 def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -928,6 +929,9 @@ def parse_document(doc_id: str, doc_type: str, text: str) -> dict[str, list[dict
     return {}
 
 
+_DOC_ROWS = 1000
+"""Documents read and parsed at a time: the text of a large corpus is never all in memory."""
+
 PARSE_MODULES = (
     "pipeline.parse",
     "pipeline.inspection",
@@ -955,7 +959,6 @@ def run(documents: Path, out_dir: Path, jobs: int = 1) -> dict[str, int]:
         Rows written per table.
     """
     import pandas as pd
-    import pyarrow.dataset as ds
 
     from pipeline import contracts, incremental
 
@@ -964,23 +967,28 @@ def run(documents: Path, out_dir: Path, jobs: int = 1) -> dict[str, int]:
     kept_frames, kept = incremental.previous(out_dir, OUTPUTS, fp, set(ids))
     todo = [d for d in ids if d not in kept]
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in OUTPUTS}
-    if todo:  # read the text of the new documents only
-        table = ds.dataset(documents).to_table(
-            columns=["doc_id", "doc_type", "text"], filter=ds.field("doc_id").isin(todo)
-        )
-        items = list(zip(*(table.column(c).to_pylist() for c in ("doc_id", "doc_type", "text"))))
-        del table
+    # the text of the new documents only, a batch at a time: only the rows parsed from it are kept
+    for batch in incremental.batches_where(documents, "doc_id", set(todo), ["doc_id", "doc_type", "text"], _DOC_ROWS):
+        items = list(zip(*(batch.column(c).to_pylist() for c in ("doc_id", "doc_type", "text")), strict=True))
         for result in incremental.parallel_map(_parse_one, items, jobs):
             for name, table_rows in result.items():
                 rows[name].extend(table_rows)
-    frames = {}
-    for name in OUTPUTS:
-        new = contracts.frame(contracts.TABLES[name], rows[name])
-        old = kept_frames.get(name)
-        frames[name] = new if old is None or not len(old) else pd.concat([old, new], ignore_index=True)
-    incremental.write_folder(out_dir, frames, set(ids), fp)
-    partial = [r for r in rows["letters"] + rows["inspections"] if r["status"] == "partial"]
-    for r in partial:
-        print(f"parse: {r['doc_id']} is partial: {r['error']}", file=sys.stderr)
+    partial = [(r["doc_id"], r["error"]) for r in rows["letters"] + rows["inspections"] if r["status"] == "partial"]
+    counts = {name: len(rows[name]) + len(kept_frames.get(name, ())) for name in OUTPUTS}
+
+    def writer(name: str) -> Callable[[Path], None]:  # the rows leave memory as they are written
+        parts: list[pd.DataFrame | list[dict[str, Any]]] = [
+            kept_frames.pop(name, contracts.empty(contracts.TABLES[name])),
+            rows[name],
+        ]
+
+        def write(path: Path) -> None:
+            incremental.write_rows(path, contracts.TABLES[name], parts)
+
+        return write
+
+    incremental.write_folder(out_dir, {name: writer(name) for name in OUTPUTS}, set(ids), fp)
+    for doc_id, error in partial:
+        print(f"parse: {doc_id} is partial: {error}", file=sys.stderr)
     print(f"parse: {len(todo)} documents parsed, {len(kept)} kept from the last run", file=sys.stderr)
-    return {name: len(df) for name, df in frames.items()}
+    return counts

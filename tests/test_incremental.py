@@ -188,6 +188,56 @@ def test_changed_parse_code_reparses_everything(tmp_path: Path, monkeypatch: pyt
     assert len(counter.items) == 3
 
 
+def test_ingest_and_parse_hold_a_batch_of_new_text_at_a_time_and_write_the_same_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = tmp_path / "raw"
+    make_raw(raw, 7)
+    run_ingest(tmp_path, raw)
+    parse.run(tmp_path / "documents.parquet", tmp_path / "whole")
+    batches: list[int] = []
+    real = incremental.parallel_map
+
+    def spy(fn: Any, items: Any, jobs: int, chunk: int = 16) -> Any:
+        batches.append(len(items))
+        return real(fn, items, jobs, chunk)
+
+    monkeypatch.setattr(parse, "_DOC_ROWS", 3)
+    monkeypatch.setattr(ingest, "_DOC_ROWS", 3)
+    monkeypatch.setattr(incremental, "parallel_map", spy)
+    parse.run(tmp_path / "documents.parquet", tmp_path / "batched")
+    assert batches == [3, 3, 1]
+    for name in parse.OUTPUTS:
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "whole" / f"{name}.parquet"),
+            pd.read_parquet(tmp_path / "batched" / f"{name}.parquet"),
+        )
+    before = pd.read_parquet(tmp_path / "documents.parquet")
+    make_raw(raw, 1, start=7)  # the 7 known documents are read back 3 at a time
+    run_ingest(tmp_path, raw)
+    after = pd.read_parquet(tmp_path / "documents.parquet")
+    pd.testing.assert_frame_equal(after[after["doc_id"].isin(before["doc_id"])].reset_index(drop=True), before)
+
+
+def test_write_rows_writes_in_chunks_with_the_contract_types_and_empties_the_lists(tmp_path: Path) -> None:
+    from pipeline import contracts
+
+    rows = [
+        {"source": f"f{i}", "doc_id": None, "stage": "ingest", "reason": "empty_file", "message": "m"} for i in range(5)
+    ]
+    frame = contracts.frame(contracts.REJECTS, rows[:2])
+    new = rows[2:]
+    assert incremental.write_rows(tmp_path / "r.parquet", contracts.REJECTS, [frame, new], chunk=2) == 5
+    assert new == []  # written rows leave memory
+    import pyarrow.parquet as pq
+
+    f = pq.ParquetFile(tmp_path / "r.parquet")
+    assert f.metadata.num_row_groups == 3 and str(f.schema_arrow.field("doc_id").type) == "large_string"
+    assert pd.read_parquet(tmp_path / "r.parquet")["source"].tolist() == [f"f{i}" for i in range(5)]
+    with pytest.raises(contracts.ContractError, match="reason"):
+        incremental.write_rows(tmp_path / "bad.parquet", contracts.REJECTS, [[{**rows[0], "reason": None}]])
+
+
 def test_parallel_parse_gives_the_same_tables(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     make_raw(raw, 40)

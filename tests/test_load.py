@@ -140,7 +140,8 @@ class Corpus:
 def all_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return {n: con.execute(f'SELECT * FROM "{n}" ORDER BY ALL').fetchall() for n in (*load.WAREHOUSE_TABLES, "load_state")}
+        names = (*load.WAREHOUSE_TABLES, "load_state")
+        return {n: con.execute(f'SELECT * FROM "{n}" ORDER BY ALL').fetchall() for n in names}
     finally:
         con.close()
 
@@ -176,9 +177,10 @@ def test_incremental_load_replaces_only_changed_documents_and_equals_a_full_one(
     step(2)  # a changed file is a new document, and its old one is gone
     step(6, embed.EmbedParams(batch_units=7))  # the embed fingerprint changed: every document's units again
     con = duckdb.connect(str(warehouse), read_only=True)
-    assert con.execute("SELECT count(*) FROM unit_embeddings").fetchone() == con.execute(
-        "SELECT count(*) FROM units"
-    ).fetchone()
+    assert (
+        con.execute("SELECT count(*) FROM unit_embeddings").fetchone()
+        == con.execute("SELECT count(*) FROM units").fetchone()
+    )
     con.close()
 
 
@@ -201,8 +203,11 @@ def test_load_rebuilds_whole_when_the_last_warehouse_cannot_be_trusted(
         assert all_rows(warehouse) == expected
         return capsys.readouterr().err
 
-    assert "the load code or the contracts changed" in tamper("UPDATE load_state SET fingerprint = 'x' WHERE stage = 'load'")
+    code_changed = tamper("UPDATE load_state SET fingerprint = 'x' WHERE stage = 'load'")
+    assert "the load code or the contracts changed" in code_changed
     assert "rows, its Parquet file" in tamper("DELETE FROM issues WHERE unit_id IN (SELECT min(unit_id) FROM issues)")
-    assert "a key would be duplicated" in tamper("DELETE FROM load_state WHERE stage = 'parse' AND doc_id IN "
-                                                 "(SELECT min(doc_id) FROM load_state WHERE stage = 'parse')")  # fmt: skip
+    one_parse_doc = "SELECT min(doc_id) FROM load_state WHERE stage = 'parse'"
+    assert "a key would be duplicated" in tamper(
+        f"DELETE FROM load_state WHERE stage = 'parse' AND doc_id IN ({one_parse_doc})"
+    )
     assert "no load_state" in tamper("DROP TABLE load_state")
