@@ -278,17 +278,8 @@ def run(
     old_ids = [] if old_spans is None else old_spans["unit_id"].tolist()
     new_ids = new_spans["unit_id"].tolist()
 
-    def write_vectors(path: Path) -> None:  # the kept vectors are copied batch by batch, never all held
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        schema = pa.schema([("unit_id", pa.string()), ("model", pa.string()), ("vector", pa.list_(pa.float32()))])
-        with pq.ParquetWriter(path, schema, use_dictionary=_DICTIONARY) as writer:
-            for batch in batches_where(out / "unit_embeddings.parquet", "unit_id", old_ids, schema.names):
-                writer.write_table(pa.Table.from_batches([batch]).cast(schema))
-            for i in range(0, len(new_ids), _WRITE_ROWS):
-                piece = slice(i, i + _WRITE_ROWS)
-                writer.write_table(vector_table(new_ids[piece], encoder.name, list(new_vecs[piece]), key="unit_id"))
+    def write_vectors(path: Path) -> None:
+        write_vector_parts(out / "unit_embeddings.parquet", path, set(old_ids), new_ids, new_vecs, encoder.name)
 
     query_frame = pd.DataFrame(
         {
@@ -314,6 +305,67 @@ def run(
         "encoded": encoded,
         "documents": len(todo),
     }
+
+
+MAX_PARTS = 64
+"""Parts of ``unit_embeddings`` beyond which a run rewrites them as one (each run that adds vectors adds a part)."""
+
+
+def write_vector_parts(
+    old: Path, new: Path, keep: set[str], new_ids: Sequence[str], new_vecs: np.ndarray, model: str
+) -> None:
+    """Write ``unit_embeddings`` as a folder of Parquet parts: the kept vectors of ``old`` and a part of new ones.
+
+    A part of ``old`` whose units are all kept is hard-linked, not copied; one
+    that lost units is rewritten without them (batch by batch, never all held);
+    the new vectors go to a part of their own. So a run that adds documents
+    writes only their vectors, however large the table. Past `MAX_PARTS` parts
+    everything is rewritten as one part.
+    """
+    import os
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline import incremental
+
+    schema = pa.schema([("unit_id", pa.string()), ("model", pa.string()), ("vector", pa.list_(pa.float32()))])
+    new.mkdir(parents=True)
+    parts = incremental.parquet_parts(old)
+    whole = len(parts) + 1 > MAX_PARTS
+    writer: pq.ParquetWriter | None = None
+    n = 0
+    for part in parts:
+        ids = pq.read_table(part, columns=["unit_id"]).column("unit_id").to_pylist()
+        held = sum(1 for u in ids if u in keep)
+        if not held:
+            continue
+        if held == len(ids) and not whole and pq.read_schema(part).equals(schema, check_metadata=False):
+            try:
+                os.link(part, new / f"part-{n:05d}.parquet")
+            except OSError:  # a file system without hard links
+                shutil.copyfile(part, new / f"part-{n:05d}.parquet")
+            n += 1
+            continue
+        if writer is None or not whole:
+            if writer is not None:
+                writer.close()
+            writer = pq.ParquetWriter(new / f"part-{n:05d}.parquet", schema, use_dictionary=_DICTIONARY)
+            n += 1
+        for batch in batches_where(part, "unit_id", keep, schema.names):
+            writer.write_table(pa.Table.from_batches([batch]).cast(schema))
+    if writer is not None and not whole:
+        writer.close()
+        writer = None
+    if len(new_ids) or not n:  # a folder always holds a part, if only an empty one
+        if writer is None:
+            writer = pq.ParquetWriter(new / f"part-{n:05d}.parquet", schema, use_dictionary=_DICTIONARY)
+        for i in range(0, len(new_ids), _WRITE_ROWS):
+            piece = slice(i, i + _WRITE_ROWS)
+            writer.write_table(vector_table(list(new_ids[piece]), model, list(new_vecs[piece]), key="unit_id"))
+    if writer is not None:
+        writer.close()
 
 
 def _kept(out: Path, spans: pd.DataFrame | None, kept: set[str]) -> tuple[pd.DataFrame | None, set[str]]:

@@ -166,11 +166,13 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
 def batches_where(
     path: Path, key: str, values: Collection[str], columns: list[str], rows: int = 10_000, **equal: str
 ) -> Iterator[pa.RecordBatch]:
-    """The rows of a Parquet file whose ``key`` is one of ``values`` (and each ``equal`` column its value).
+    """The rows of a Parquet file or folder of parts whose ``key`` is one of ``values`` (and each ``equal`` its value).
 
     Streamed ``rows`` at a time through a 1 MiB buffer, so memory stays that of
     one batch however large the file or its row groups (a whole-file or dataset
-    read of a 400k-vector file peaks near 3 GB).
+    read of a 400k-vector file peaks near 3 GB). The key column of each row
+    group is read first: a group with no wanted key costs only that column (the
+    vectors of 100 new documents are found without decoding the other 10,000's).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -179,19 +181,37 @@ def batches_where(
     if not values:
         return
     wanted = values if isinstance(values, set | frozenset) else set(values)  # pc.is_in would hash it every batch
-    reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
-    for batch in reader.iter_batches(batch_size=rows, columns=columns, use_threads=False):
-        column = batch.column(key)
-        if pa.types.is_null(column.type):  # an empty table written by pandas has untyped columns
-            continue
-        mask = pa.array([v in wanted for v in column.to_pylist()], pa.bool_())
-        for name, value in equal.items():
-            mask = pc.and_(mask, pc.equal(batch.column(name), value))
-        hits = pc.sum(mask).as_py() or 0
-        if hits == batch.num_rows:
-            yield batch  # no copy when every row is wanted
-        elif hits:
-            yield batch.filter(mask)
+    for part in parquet_parts(path):
+        reader = pq.ParquetFile(part, pre_buffer=False, buffer_size=1 << 20)
+        for group in range(reader.num_row_groups):
+            keys = reader.read_row_group(group, columns=[key], use_threads=False).column(key).to_pylist()
+            if not any(v in wanted for v in keys):
+                continue  # the other columns of a group without a wanted key are never read
+            batches = reader.iter_batches(batch_size=rows, row_groups=[group], columns=columns, use_threads=False)
+            for batch in batches:
+                column = batch.column(key)
+                if pa.types.is_null(column.type):  # an empty table written by pandas has untyped columns
+                    continue
+                mask = pa.array([v in wanted for v in column.to_pylist()], pa.bool_())
+                for name, value in equal.items():
+                    mask = pc.and_(mask, pc.equal(batch.column(name), value))
+                hits = pc.sum(mask).as_py() or 0
+                if hits == batch.num_rows:
+                    yield batch  # no copy when every row is wanted
+                elif hits:
+                    yield batch.filter(mask)
+
+
+def parquet_parts(path: Path) -> list[Path]:
+    """The files of a table: the file itself, or the ``*.parquet`` parts of a folder (in name order)."""
+    if path.is_dir():
+        return sorted(path.glob("*.parquet"))
+    return [path] if path.exists() else []
+
+
+def parquet_glob(path: Path) -> str:
+    """What DuckDB's ``read_parquet`` reads for a table stored as a file or as a folder of parts."""
+    return str(path / "*.parquet") if path.is_dir() else str(path)
 
 
 ROWS_PER_WRITE = 2_000

@@ -63,7 +63,7 @@ class _Stale(Exception):
 def _insert(con: duckdb.DuckDBPyConnection, name: str, path: Path, where: str = "") -> None:
     table = contracts.TABLES[name]
     cols = ", ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in table.columns)
-    con.execute(f'INSERT INTO "{name}" SELECT {cols} FROM read_parquet(?) {where}', [str(path)])
+    con.execute(f'INSERT INTO "{name}" SELECT {cols} FROM read_parquet(?) {where}', [incremental.parquet_glob(path)])
 
 
 def _source(sources: Mapping[str, Path], name: str) -> Path:
@@ -103,7 +103,7 @@ def build(con: duckdb.DuckDBPyConnection, sources: Mapping[str, Path], fp: str =
 
     Args:
         con: an open DuckDB connection (to the temporary file).
-        sources: table name → Parquet file.
+        sources: table name → Parquet file (or folder of parts).
         fp: the load code's fingerprint, kept in ``load_state``.
 
     Returns:
@@ -152,7 +152,7 @@ def update(con: duckdb.DuckDBPyConnection, sources: Mapping[str, Path], fp: str)
                 if name == "unit_embeddings":  # keyed by unit: its documents are in units
                     con.execute("DELETE FROM unit_embeddings WHERE unit_id IN "
                                 "(SELECT unit_id FROM units WHERE doc_id IN (SELECT doc_id FROM stale))")  # fmt: skip
-                    units = str(_source(sources, "units")).replace("'", "''")
+                    units = incremental.parquet_glob(_source(sources, "units")).replace("'", "''")
                     where = (f"WHERE unit_id IN (SELECT unit_id FROM read_parquet('{units}') "
                              "WHERE doc_id IN (SELECT doc_id FROM fresh))")  # fmt: skip
                 else:
@@ -171,7 +171,9 @@ def update(con: duckdb.DuckDBPyConnection, sources: Mapping[str, Path], fp: str)
     queries.create_views(con)
     counts = _counts(con)
     for name, n in counts.items():
-        row = con.execute("SELECT count(*) FROM read_parquet(?)", [str(_source(sources, name))]).fetchone()
+        row = con.execute(
+            "SELECT count(*) FROM read_parquet(?)", [incremental.parquet_glob(_source(sources, name))]
+        ).fetchone()
         if row is None or int(row[0]) != n:
             raise _Stale(f"table {name!r} has {n} rows, its Parquet file {row[0] if row else 0}")
     return counts, len(touched)
@@ -181,7 +183,7 @@ def run(sources: Mapping[str, Path], warehouse: Path, full: bool = False) -> dic
     """The ``load`` shell: update a copy of the warehouse (or build one), then replace it atomically.
 
     Args:
-        sources: table name → Parquet file.
+        sources: table name → Parquet file (or folder of parts).
         warehouse: the DuckDB file.
         full: rebuild the warehouse whole even when an update would do.
     """

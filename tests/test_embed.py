@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +183,7 @@ def test_a_kept_document_without_its_vectors_is_embedded_again(tmp_path: Path, c
     path = tmp_path / "embedded" / "unit_embeddings.parquet"
     spans = pd.read_parquet(tmp_path / "embedded" / "unit_spans.parquet")
     vectors = pd.read_parquet(path)
+    shutil.rmtree(path)  # a single file, as earlier versions wrote it, also reads as the table
     vectors[~vectors["unit_id"].isin(spans.loc[spans["doc_id"] == "doc002", "unit_id"])].to_parquet(path)
     cuts.items.clear()
     assert run(tmp_path, corpus(3))["documents"] == 1 and [d for d, _ in cuts.items] == ["doc002"]
@@ -210,7 +212,7 @@ def test_vectors_are_stored_as_float32_and_an_old_double_cache_is_read(tmp_path:
     old.to_parquet(tmp_path / "embedded-cache.parquet")  # the format of earlier runs: doubles
     enc.calls.clear()
     assert run(tmp_path, {"a": " ".join(texts)}, encoder=enc)["encoded"] == 0 and enc.calls == []
-    schema = pq.read_schema(tmp_path / "embedded" / "unit_embeddings.parquet")
+    schema = pq.read_schema(next((tmp_path / "embedded" / "unit_embeddings.parquet").glob("part-*.parquet")))
     assert str(schema.field("vector").type) == "list<element: float>"
     cache = embed.read_cache(tmp_path / "embedded-cache.parquet", enc.name)
     assert set(cache) == {embed.text_key(t) for t in texts} and all(v.dtype == np.float32 for v in cache.values())
@@ -234,3 +236,31 @@ def test_without_a_pipeline_spacy_is_built_only_when_a_document_is_new(
     assert run(tmp_path, corpus(3), nlp=None)["documents"] == 0 and built == [1]
     run(tmp_path, corpus(3), out="given")
     assert_same(tmp_path / "embedded", tmp_path / "given")
+
+
+def test_vectors_are_parts_and_an_added_document_writes_only_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "embedded" / "unit_embeddings.parquet"
+
+    def parts() -> list[tuple[str, int]]:
+        return [(p.name, p.stat().st_ino) for p in sorted(folder.glob("*.parquet"))]
+
+    run(tmp_path, corpus(4))
+    (base,) = parts()
+    run(tmp_path, corpus(6))  # two documents added: the old part is linked, the new vectors are a part
+    assert parts()[0][1] == base[1] and len(parts()) == 2
+    assert len(pd.read_parquet(folder / parts()[1][0])) == 6  # 3 units each
+    docs = corpus(6)
+    del docs["doc001"]  # a document deleted: only the part that held it is rewritten
+    linked = parts()[1][1]
+    run(tmp_path, docs)
+    assert parts()[0][1] != base[1] and parts()[1][1] == linked
+    run(tmp_path, docs, out="fresh")
+    assert_same(tmp_path / "embedded", tmp_path / "fresh")
+    monkeypatch.setattr(embed, "MAX_PARTS", 2)
+    docs.update(corpus(8))
+    run(tmp_path, docs)  # a third part would pass MAX_PARTS: one part
+    assert len(parts()) == 1
+    run(tmp_path, docs, out="fresh2")
+    assert_same(tmp_path / "embedded", tmp_path / "fresh2")
