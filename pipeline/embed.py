@@ -146,26 +146,38 @@ def read_cache(path: Path, model: str, keys: Collection[str] | None = None) -> d
 def write_cache(path: Path, cache: dict[str, np.ndarray], model: str, keep: set[str]) -> None:
     """Write the cache: the vectors of ``keep`` (the texts still in use, so it does not grow without end).
 
-    Those in ``cache`` are written from it, the others copied from the cache file batch by batch, so the
-    whole cache is never held in memory.
+    The cache is a folder of parts (`write_vector_parts`): the texts encoded
+    this run are a new part and the parts still wholly in use are linked, so a
+    run that adds documents writes only their new texts' vectors. It is
+    written aside and swapped in.
     """
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    schema = pa.schema([("text_key", pa.string()), ("model", pa.string()), ("vector", pa.list_(pa.float32()))])
-    with pq.ParquetWriter(tmp, schema, use_dictionary=_DICTIONARY) as writer:
-        if path.exists():
-            from_file = keep - cache.keys()
-            columns = ["text_key", "model", "vector"]
-            for batch in batches_where(path, "text_key", from_file, columns, model=model):
-                writer.write_table(pa.Table.from_batches([batch]).cast(schema))
-        keys = sorted(k for k in cache if k in keep)
-        for i in range(0, len(keys), _WRITE_ROWS):
-            piece = keys[i : i + _WRITE_ROWS]
-            writer.write_table(vector_table(piece, model, [cache[k] for k in piece]))
-    tmp.replace(path)
+    from pipeline import incremental
+
+    stored: set[str] = set()
+    for part in incremental.parquet_parts(path):
+        t = pq.read_table(part, columns=["text_key", "model"])
+        stored.update(k for k, m in zip(t.column("text_key").to_pylist(), t.column("model").to_pylist()) if m == model)
+    new_keys = sorted(k for k in cache if k in keep and k not in stored)
+    tmp, old = path.with_name(path.name + ".tmp"), path.with_name(path.name + ".old")
+    for stale in (tmp, old):
+        _remove(stale)
+    write_vector_parts(path, tmp, keep, new_keys, [cache[k] for k in new_keys], model, key="text_key")
+    if path.exists():
+        path.rename(old)
+    tmp.rename(path)
+    _remove(old)
+
+
+def _remove(path: Path) -> None:
+    """Delete a file or a folder, if there is one."""
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def vector_table(keys: list[str], model: str, vectors: Sequence[np.ndarray], key: str = "text_key") -> pa.Table:
@@ -279,7 +291,7 @@ def run(
     new_ids = new_spans["unit_id"].tolist()
 
     def write_vectors(path: Path) -> None:
-        write_vector_parts(out / "unit_embeddings.parquet", path, set(old_ids), new_ids, new_vecs, encoder.name)
+        write_vector_parts(out / "unit_embeddings.parquet", path, set(old_ids), new_ids, list(new_vecs), encoder.name)
 
     query_frame = pd.DataFrame(
         {
@@ -312,15 +324,21 @@ MAX_PARTS = 64
 
 
 def write_vector_parts(
-    old: Path, new: Path, keep: set[str], new_ids: Sequence[str], new_vecs: np.ndarray, model: str
+    old: Path,
+    new: Path,
+    keep: set[str],
+    new_ids: Sequence[str],
+    new_vecs: Sequence[np.ndarray],
+    model: str,
+    key: str = "unit_id",
 ) -> None:
-    """Write ``unit_embeddings`` as a folder of Parquet parts: the kept vectors of ``old`` and a part of new ones.
+    """Write vectors (``key``, ``model``, ``vector``) as a folder of Parquet parts: those of ``old`` kept, and new ones.
 
-    A part of ``old`` whose units are all kept is hard-linked, not copied; one
-    that lost units is rewritten without them (batch by batch, never all held);
-    the new vectors go to a part of their own. So a run that adds documents
-    writes only their vectors, however large the table. Past `MAX_PARTS` parts
-    everything is rewritten as one part.
+    A part of ``old`` whose rows are all kept (``key`` in ``keep``, made by
+    ``model``) is hard-linked, not copied; one that lost rows is rewritten
+    without them (batch by batch, never all held); the new vectors go to a part
+    of their own. So a run that adds documents writes only their vectors,
+    however large the table. Past `MAX_PARTS` parts everything is rewritten as one part.
     """
     import os
     import shutil
@@ -330,18 +348,20 @@ def write_vector_parts(
 
     from pipeline import incremental
 
-    schema = pa.schema([("unit_id", pa.string()), ("model", pa.string()), ("vector", pa.list_(pa.float32()))])
+    schema = pa.schema([(key, pa.string()), ("model", pa.string()), ("vector", pa.list_(pa.float32()))])
     new.mkdir(parents=True)
     parts = incremental.parquet_parts(old)
     whole = len(parts) + 1 > MAX_PARTS
     writer: pq.ParquetWriter | None = None
     n = 0
     for part in parts:
-        ids = pq.read_table(part, columns=["unit_id"]).column("unit_id").to_pylist()
-        held = sum(1 for u in ids if u in keep)
+        t = pq.read_table(part, columns=[key, "model"])
+        held = sum(
+            1 for u, m in zip(t.column(key).to_pylist(), t.column("model").to_pylist()) if u in keep and m == model
+        )
         if not held:
             continue
-        if held == len(ids) and not whole and pq.read_schema(part).equals(schema, check_metadata=False):
+        if held == len(t) and not whole and pq.read_schema(part).equals(schema, check_metadata=False):
             try:
                 os.link(part, new / f"part-{n:05d}.parquet")
             except OSError:  # a file system without hard links
@@ -353,7 +373,7 @@ def write_vector_parts(
                 writer.close()
             writer = pq.ParquetWriter(new / f"part-{n:05d}.parquet", schema, use_dictionary=_DICTIONARY)
             n += 1
-        for batch in batches_where(part, "unit_id", keep, schema.names):
+        for batch in batches_where(part, key, keep, schema.names, model=model):
             writer.write_table(pa.Table.from_batches([batch]).cast(schema))
     if writer is not None and not whole:
         writer.close()
@@ -363,7 +383,7 @@ def write_vector_parts(
             writer = pq.ParquetWriter(new / f"part-{n:05d}.parquet", schema, use_dictionary=_DICTIONARY)
         for i in range(0, len(new_ids), _WRITE_ROWS):
             piece = slice(i, i + _WRITE_ROWS)
-            writer.write_table(vector_table(list(new_ids[piece]), model, list(new_vecs[piece]), key="unit_id"))
+            writer.write_table(vector_table(list(new_ids[piece]), model, list(new_vecs[piece]), key=key))
     if writer is not None:
         writer.close()
 

@@ -264,3 +264,19 @@ def test_vectors_are_parts_and_an_added_document_writes_only_its_own(
     assert len(parts()) == 1
     run(tmp_path, docs, out="fresh2")
     assert_same(tmp_path / "embedded", tmp_path / "fresh2")
+
+
+def test_the_cache_adds_a_part_of_new_texts_and_drops_texts_no_longer_used(tmp_path: Path) -> None:
+    cache = tmp_path / "embedded-cache.parquet"
+
+    def parts() -> list[tuple[str, int]]:
+        return [(p.name, p.stat().st_ino) for p in sorted(cache.glob("*.parquet"))]
+
+    run(tmp_path, corpus(3))  # 5 shared sentences and 3 bullets
+    (base,) = parts()
+    enc = FakeEncoder(dim=384)
+    assert run(tmp_path, corpus(5), encoder=enc)["encoded"] == 2  # two new bullets
+    assert parts()[0] == base and len(parts()) == 2 and len(pd.read_parquet(cache / parts()[1][0])) == 2
+    assert len(pd.read_parquet(cache)) == 10
+    run(tmp_path, {k: v for k, v in corpus(5).items() if k != "doc004"})  # its bullet is no longer used
+    assert len(pd.read_parquet(cache)) == 9 and parts()[0] == base
