@@ -238,7 +238,12 @@ def classify_stored(
         raise PipelineError(
             f"classify: {len(missing)} units have no embedding (e.g. {missing[0]}); re-run the embed stage"
         )
-    return _in_order(units_parts, contracts.UNITS), _in_order(issues_parts, contracts.ISSUES)
+    units = _in_order(units_parts, contracts.UNITS)
+    if "text" not in units.columns:  # one row per span, in the spans' order: the text is theirs, held once
+        if not (units["unit_id"].to_numpy() == spans["unit_id"].to_numpy()).all():
+            raise PipelineError("classify: the units came back out of order")  # cannot happen: _in_order sorts
+        units.insert(contracts.UNITS.names.index("text"), "text", spans["text"].array)
+    return units, _in_order(issues_parts, contracts.ISSUES)
 
 
 _MODEL: TrainedModel | None = None
@@ -246,7 +251,9 @@ _MODEL: TrainedModel | None = None
 
 
 def _classify_batch(item: tuple[pd.DataFrame, np.ndarray, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Checked ``units`` and ``issues`` frames of a batch of spans, its vectors and its positions (kept in ``_pos``).
+    """Checked ``units`` (without its text) and ``issues`` frames of a batch of spans, its vectors and its positions.
+
+    The positions are kept in ``_pos``.
 
     A `parallel_map` worker: the model is the one `classify_stored` set before forking.
     """
@@ -258,7 +265,7 @@ def _classify_batch(item: tuple[pd.DataFrame, np.ndarray, np.ndarray]) -> tuple[
     texts = [str(t) for t in spans["text"]]
     scores, polarity = _MODEL.predict(texts, vecs)
     unit_rows, issue_rows = _rows(records(spans), scores, polarity, [_support(t) for t in texts], _MODEL)
-    units = contracts.frame(contracts.UNITS, unit_rows)
+    units = contracts.frame(contracts.UNITS, unit_rows).drop(columns="text")  # the caller has it: not sent back
     issues = contracts.frame(contracts.ISSUES, issue_rows)
     units["_pos"] = pos
     issues["_pos"] = np.repeat(pos, (scores >= _MODEL.thresholds).sum(axis=1))
