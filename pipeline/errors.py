@@ -13,6 +13,7 @@ REJECT_REASONS: dict[str, str] = {
     "too_many_pages": "the PDF has more pages than ingest.max_pages",
     "pdf_bomb": "the PDF's compressed streams inflate to more than ingest.max_inflated_bytes",
     "line_too_long": "the text has a line longer than ingest.max_line_chars",
+    "too_many_lines": "the text has more lines than ingest.max_lines",
     "binary_file": "the bytes are not text and not a PDF",
     "unknown_encoding": "a text file in an encoding other than UTF-8, UTF-16 or Windows-1252",
     "corrupt_pdf": "the PDF cannot be read (truncated or damaged)",

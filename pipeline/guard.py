@@ -41,17 +41,27 @@ _RUN_LENGTH = {"RunLengthDecode", "RL"}
 _EXPANDING = _FLATE | _LZW | _RUN_LENGTH
 
 
-def check_text(text: str, max_line_chars: int) -> None:
-    """Refuse a text with a line longer than ``max_line_chars``.
+def check_text(text: str, max_line_chars: int, max_lines: int = 100_000) -> None:
+    """Refuse a text with a line longer than ``max_line_chars``, or with more than ``max_lines`` lines.
 
     A letter put on the web with each paragraph on one line has lines of a few
-    thousand characters; the whole of one on a line, some 20,000. The parsers
-    take time in proportion to the text, but a line of megabytes is no letter
-    and is refused before they read it.
+    thousand characters; the whole of one on a line, some 20,000. A 300-page
+    report has some 20,000 lines. The parsers and the unit cutter take time in
+    proportion to the text, but a line of megabytes, or millions of lines
+    (12 million one-character lines took 36 s to normalise before any parser
+    saw them), is no letter and is refused before they read it.
 
     Raises:
-        DocumentError: ``line_too_long``, naming the line and its length.
+        DocumentError: ``line_too_long``, naming the line and its length;
+            ``too_many_lines``, with the count.
     """
+    lines = text.count("\n") + 1
+    if lines > max_lines:
+        raise DocumentError(
+            "too_many_lines",
+            f"the text has {lines:,} lines, over ingest.max_lines = {max_lines:,}; "
+            "this is not a letter's text (check the file, or raise the limit in params.yaml)",
+        )
     if len(text) <= max_line_chars:
         return
     lengths = [len(line) for line in text.split("\n")]

@@ -36,6 +36,7 @@ class IngestParams:
     max_non_ascii_share: float = 0.02
     max_reject_rate: float = 0.5
     max_line_chars: int = 200_000
+    max_lines: int = 100_000
     max_inflated_bytes: int = 200_000_000
 
 
@@ -122,8 +123,8 @@ def ingest_document(source: str, data: bytes, params: IngestParams) -> Document:
             f"files ending {suffix!r} are not read; convert to PDF or .txt (read: .pdf, "
             f"{', '.join(sorted(s for s in TEXT_SUFFIXES if s))} or no suffix)",
         )
+    check_text(raw, params.max_line_chars, params.max_lines)  # before normalising, which is linear but slower
     text = normalise_layout(raw)
-    check_text(text, params.max_line_chars)
     doc_type, evidence = classify_doc_type(text)
     if doc_type == "unknown":
         problems.append("not recognised as an HMI letter, inspection report, case study or LA plan; kept as unknown")

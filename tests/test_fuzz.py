@@ -694,6 +694,14 @@ def test_guard_refuses_a_ten_megabyte_line_at_once() -> None:
     assert time.perf_counter() - start < 3
 
 
+def test_ingest_rejects_millions_of_one_character_lines_at_once() -> None:
+    data = ("Dear Mr Smith\n\n" + "a\n" * 12_000_000 + "Yours sincerely\n").encode()  # 24 MB
+    reason, seconds = timed(lambda: ingest_document("lines.txt", data, PARAMS))
+    assert reason == "too_many_lines"
+    assert seconds < 5  # a bound for hostile input (measured: well under 1 s); it took minutes unguarded
+    guard.check_text("a\n" * (100_000 - 1), PARAMS_MAX_LINE, 100_000)  # the limit itself passes
+
+
 def test_guard_lets_a_letter_with_each_paragraph_on_one_line_through() -> None:
     for seed in SEEDS:
         guard.check_text(seed, PARAMS_MAX_LINE)
