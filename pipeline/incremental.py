@@ -223,10 +223,12 @@ def write_rows(
 ) -> int:
     """Write a table's rows to Parquet ``chunk`` rows at a time, each chunk checked against its contract.
 
-    ``parts`` are frames (e.g. the rows kept from the last run) or lists of row
-    dicts. A list is emptied as it is written, so the rows are held once, in
-    Python, and only a chunk at a time as Arrow. The file gets the contract's
-    Arrow types whatever a chunk holds (a column of nulls stays typed).
+    ``parts`` are frames (the rows kept from the last run, checked when first
+    written, so converted to Arrow as they are) or lists of row dicts (new
+    rows: checked here). A list is emptied as it is written, so the rows are
+    held once, in Python, and only a chunk at a time as Arrow. The file gets
+    the contract's Arrow types whatever a chunk holds (a column of nulls stays
+    typed).
 
     Returns:
         The number of rows written.
@@ -246,9 +248,14 @@ def write_rows(
                     del part[:chunk]
                     writer.write_table(pa.Table.from_pylist(contracts.checked_rows(table, rows), schema=schema))
                     n += len(rows)
-            else:
-                for i in range(0, len(part), chunk):
-                    rows = records(part.iloc[i : i + chunk])
-                    writer.write_table(pa.Table.from_pylist(contracts.checked_rows(table, rows), schema=schema))
-                    n += len(rows)
+            else:  # a frame was checked when it was first written (rows kept from the last run)
+                for i in range(0, len(part), 50 * chunk):
+                    piece = part.iloc[i : i + 50 * chunk]
+                    try:
+                        writer.write_table(pa.Table.from_pandas(piece, schema=schema, preserve_index=False))
+                    except (pa.ArrowInvalid, pa.ArrowTypeError):  # types Arrow will not convert: row by row
+                        for j in range(0, len(piece), chunk):
+                            rows = contracts.checked_rows(table, records(piece.iloc[j : j + chunk]))
+                            writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+                    n += len(piece)
     return n

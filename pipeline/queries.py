@@ -212,7 +212,7 @@ ORDER BY schools DESC, documents DESC, units DESC, la, period, tag""",
     FROM la_categories c JOIN school_lineage sl ON sl.urn = c.urn JOIN schools s ON s.urn = c.urn
 )
 SELECT * FROM events WHERE {_FILTER}
-ORDER BY current_urn, date, event""",
+ORDER BY current_urn, date, event, detail, source""",
         ),
         NamedQuery(
             "support_then_outcome",

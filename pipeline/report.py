@@ -87,12 +87,31 @@ def everywhere(con: duckdb.DuckDBPyConnection, since: dt.date | None) -> Everywh
     )
 
 
+PER_ROW_LA = ("weakness_evidence", "recurring_weaknesses", "school_timeline", "unmatched_documents",
+              "category_vs_letters")  # fmt: skip
+"""Named queries whose every row carries its LA in ``la`` and is kept or dropped by the LA filter alone.
+
+An LA's answer is the all-LA answer's rows of that LA, in the same order, so a
+run of many pages asks them once (`by_la`) instead of once per page.
+"""
+
+
+def by_la(con: duckdb.DuckDBPyConnection, since: dt.date | None) -> dict[str, dict[str, pd.DataFrame]]:
+    """`PER_ROW_LA` queries answered once for all LAs: query → lower-case LA → its rows."""
+    out = {}
+    for name in PER_ROW_LA:
+        df = queries.run_query(con, name, None, since)
+        out[name] = {str(k): g.reset_index(drop=True) for k, g in df.groupby(df["la"].str.lower(), sort=False)}
+    return out
+
+
 def collect(
     con: duckdb.DuckDBPyConnection,
     la: str | None,
     since: dt.date | None,
     tagger: dict[str, Any] | None = None,
     all_las: Everywhere | None = None,
+    answered: dict[str, dict[str, pd.DataFrame]] | None = None,
 ) -> ReportData:
     """Answer every named query the report shows, with the same filter.
 
@@ -103,9 +122,15 @@ def collect(
         tagger: the tagger's held-out figures, shown under data quality.
         all_las: the comparison with all LAs for the same ``since``, when the
             caller has it already (a run of every LA computes it once).
+        answered: `by_la` for the same ``since``, when the caller has it.
     """
+    exact = la is not None and not any(c in la for c in "%_")  # ILIKE without wildcards is a case-blind equality
 
     def q(name: str) -> pd.DataFrame:
+        if answered is not None and exact and name in answered:
+            rows = answered[name].get(str(la).lower())
+            if rows is not None:
+                return rows
         return queries.run_query(con, name, la, since)
 
     headline, evidence = q("headline"), q("weakness_evidence")
@@ -239,7 +264,7 @@ def _recurring(d: ReportData, params: ReportParams) -> Markup:
         return _empty("weaknesses", "Recurring weaknesses", "No weaknesses tagged in this selection.")
     ev = d.evidence
     n_here, n_all = int(d.headline["schools"] or 0), d.everywhere.schools
-    here = ev.groupby("tag")["school_key"].nunique()
+    here = ev.groupby("tag")["school_key"].nunique().to_dict()
     by_tag = dict(iter(ev.groupby("tag", sort=False)))
     there = d.everywhere.tag_schools
     compare = d.la is not None
@@ -273,7 +298,7 @@ def _recurring(d: ReportData, params: ReportParams) -> Markup:
     # tag × period grid from recurring_weaknesses (schools per LA summed: a school is in one LA)
     rec = d.recurring.assign(period=d.recurring["period"].fillna("date not read"))
     periods = sorted(set(rec["period"]))
-    counts = rec.groupby(["tag", "period"])["schools"].sum()
+    counts = rec.groupby(["tag", "period"])["schools"].sum().to_dict()
     values = [[int(counts.get((t, p), 0)) for p in periods] for t in tags]
     grid = grid_chart(
         "chart-weakness-years",
@@ -469,13 +494,13 @@ def _support(d: ReportData, params: ReportParams) -> Markup:
     totals = sup.groupby("support_type")["schools"].sum().sort_values(ascending=False, kind="stable")
     types = [BASELINE, *(t for t in totals.index if t != BASELINE)] if BASELINE in totals.index else list(totals.index)
     groups = [g for g in _OUTCOME_ORDER if g in set(sup["group"])]
+    schools = sup.groupby(["support_type", "group"])["schools"].sum().to_dict()
     rows = []
     for t in types:
-        sub = sup[sup["support_type"] == t]
         bars = [
             Bar(float(n), f"{n} school(s): {g}", _OUTCOME_COLOUR[g])
             for g in groups
-            if (n := int(sub.loc[sub["group"] == g, "schools"].sum()))
+            if (n := int(schools.get((t, g), 0)))
         ]
         rows.append(BarRow("all letter schools (baseline)" if t == BASELINE else _label(t), bars))
     chart = bar_chart(
@@ -778,10 +803,12 @@ class _PageJob:
 def _write_pages(job: _PageJob) -> list[Path]:
     con = queries.connect_read_only(job.warehouse)
     try:
+        answered = by_la(con, job.since) if sum(la is not None for la, _ in job.pages) > 3 else None
         written = []
         for page_la, name in job.pages:
             path = job.out / f"{name}.html"
-            _write(path, render(collect(con, page_la, job.since, job.tagger, job.all_las), job.params, job.version))
+            data = collect(con, page_la, job.since, job.tagger, job.all_las, answered)
+            _write(path, render(data, job.params, job.version))
             written.append(path)
         return written
     finally:
