@@ -63,7 +63,7 @@ def pipeline(
                  "--warehouse", str(work / "warehouse" / "ofsted.duckdb")],
         "report": ["report", "--warehouse", str(work / "warehouse" / "ofsted.duckdb"),
                    "--params", str(ROOT / "params.yaml"), "--metrics", str(ROOT / "metrics" / "summary.json"),
-                   "--out", str(work / "reports")],
+                   "--out", str(work / "reports"), "--jobs", jobs],
     }  # fmt: skip
     out = {}
     for name, args in commands.items():
