@@ -254,11 +254,15 @@ class SchoolIndex:
 
     def near(self, name: str, postcode: str | None) -> list[int]:
         """Row numbers of the schools worth scoring for a folded name and compact postcode, in row order."""
+        return self.near_bounds(name, postcode)[0]
+
+    def near_bounds(self, name: str, postcode: str | None) -> tuple[list[int], np.ndarray]:
+        """`near`, and for each row an upper bound on the share of words `name_similarity` finds (0–1)."""
         n = len(self.rows)
         found: set[int] = set(self.by_postcode.get(postcode, ())) if postcode else set()
         words = name.split()
         if not words or not n:
-            return sorted(found)
+            return sorted(found), np.ones(len(found))
         # k_doc: how many of the document's words (with repeats) have a near word in each school
         per_word = {w: self._near(w) for w in set(words)}
         hit_rows = {
@@ -277,7 +281,9 @@ class SchoolIndex:
         doc_shorter = len(words) <= self.n_words
         passes = np.where(doc_shorter, 2 * k_doc > len(words), 2 * k_school > self.n_words)
         found.update(int(i) for i in np.flatnonzero(passes))
-        return sorted(found)
+        rows = sorted(found)
+        share = np.where(doc_shorter, k_doc / len(words), k_school / np.maximum(self.n_words, 1))[rows]
+        return rows, np.minimum(share, 1.0)
 
 
 def _trigrams(word: str) -> set[str]:
@@ -314,20 +320,62 @@ def candidates(doc: DocRef, schools: Sequence[dict[str, Any]] | SchoolIndex) -> 
     name = normalise_name(doc.school_name)
     postcode = _compact_postcode(doc.postcode)
     la = normalise_la(doc.local_authority) if doc.local_authority else None
-    out: list[Match] = []
-    for i in index.near(name, postcode):
-        s, other = index.rows[i], index.names[i]
+    out = [m for i in index.near(name, postcode) if (m := _score(doc, index, i, name, postcode, la)) is not None]
+    return sorted(out, key=lambda m: (-m.confidence, m.urn))
+
+
+def _score(doc: DocRef, index: SchoolIndex, i: int, name: str, postcode: str | None, la: str | None) -> Match | None:
+    """School ``i`` scored for a document (`candidates`), or None when its name is less than half similar."""
+    s, other = index.rows[i], index.names[i]
+    if postcode is not None and index.postcodes[i] == postcode:
+        score, method = 0.6 + 0.4 * name_similarity(name, other), "postcode+name"
+    else:
+        sim = _similarity(name, other, 0.5)
+        if sim < 0.5:
+            return None
+        same_la = la is not None and index.las[i] == la
+        score, method = sim * (0.95 if same_la else 0.8), "name+la" if same_la else "name"
+    if not _open_at(s, doc.date):
+        score *= _CLOSED_FACTOR
+    return Match(int(s["urn"]), s["name"], s["la_name"], score, method)
+
+
+def leading(doc: DocRef, index: SchoolIndex, margin: float) -> list[Match]:
+    """The best `candidates` for a document: every one within ``margin`` of the best, best first.
+
+    Each school's score has an upper bound that costs nothing to compute: the
+    share of words the index found (`SchoolIndex.near_bounds`) times the most
+    its method and opening dates allow (the character ratio is at most 1).
+    Schools are scored in order of that bound, and scoring stops once the bound
+    falls below the best score less ``margin``: no school left could be the
+    best or come within ``margin`` of it. So `match_school` decides as if every
+    candidate were scored (a property test checks it), scoring a handful.
+    """
+    if (doc.urn is not None and doc.urn in index.by_urn) or not doc.school_name:
+        return candidates(doc, index)
+    name = normalise_name(doc.school_name)
+    postcode = _compact_postcode(doc.postcode)
+    la = normalise_la(doc.local_authority) if doc.local_authority else None
+    rows, share = index.near_bounds(name, postcode)
+    bounds = []
+    for i, f in zip(rows, share.tolist(), strict=True):
         if postcode is not None and index.postcodes[i] == postcode:
-            score, method = 0.6 + 0.4 * name_similarity(name, other), "postcode+name"
+            ub = 0.6 + 0.4 * f
+        elif f < 0.5:
+            continue  # its similarity is below 0.5: never a candidate
         else:
-            sim = _similarity(name, other, 0.5)
-            if sim < 0.5:
-                continue
-            same_la = la is not None and index.las[i] == la
-            score, method = sim * (0.95 if same_la else 0.8), "name+la" if same_la else "name"
-        if not _open_at(s, doc.date):
-            score *= _CLOSED_FACTOR
-        out.append(Match(int(s["urn"]), s["name"], s["la_name"], score, method))
+            ub = f * (0.95 if la is not None and index.las[i] == la else 0.8)
+        bounds.append((ub * (1.0 if _open_at(index.rows[i], doc.date) else _CLOSED_FACTOR), i))
+    bounds.sort(key=lambda b: -b[0])
+    out: list[Match] = []
+    best = -1.0
+    for ub, i in bounds:
+        if ub < best - margin:
+            break
+        m = _score(doc, index, i, name, postcode, la)
+        if m is not None:
+            out.append(m)
+            best = max(best, m.confidence)
     return sorted(out, key=lambda m: (-m.confidence, m.urn))
 
 
@@ -351,7 +399,7 @@ def match_school(
     """
     index = schools if isinstance(schools, SchoolIndex) else SchoolIndex.build(schools)
     unknown_urn = f"URN {doc.urn} is not in schools; " if doc.urn is not None else ""
-    found = candidates(doc, index)
+    found = leading(doc, index, params.margin)
     if not found:
         if not doc.school_name:
             return None, None, unknown_urn + "the document names no school"

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -544,6 +545,9 @@ class _ScanEverySchool(link.SchoolIndex):
     def near(self, name: str, postcode: str | None) -> list[int]:
         return list(range(len(self.rows)))
 
+    def near_bounds(self, name: str, postcode: str | None) -> tuple[list[int], np.ndarray]:
+        return self.near(name, postcode), np.ones(len(self.rows))  # no bound: every school is scored
+
 
 _WORDS = ["st", "marys", "mary", "brackenfold", "brakenfold", "lowmoor", "highmoor", "church", "ce", "catholic",
           "primary", "junior", "infant", "nursery", "wigmore", "wigmoor", "pixmore", "hill", "park"]  # fmt: skip
@@ -565,6 +569,34 @@ def test_index_finds_the_same_candidates_as_scoring_every_school(
     ]  # fmt: skip
     d = DocRef("d1", " ".join(query) + " School", postcode, "Northshire", None, dt.date(2015, 1, 1))
     assert link.candidates(d, link.SchoolIndex.build(schools)) == link.candidates(d, _ScanEverySchool.build(schools))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    names=st.lists(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=4), min_size=1, max_size=25),
+    query=st.lists(st.sampled_from(_WORDS), min_size=1, max_size=4),
+    postcode=st.sampled_from(["NX1 2AB", "NX9 9ZZ", None]),
+    la=st.sampled_from(["Northshire", "Eastmoor", None]),
+    closed=st.sets(st.integers(0, 24)),
+    margin=st.sampled_from([0.0, 0.05, 0.2]),
+)
+def test_scoring_only_the_leading_schools_decides_as_scoring_every_school(
+    names: list[list[str]], query: list[str], postcode: str | None, la: str | None, closed: set[int], margin: float
+) -> None:
+    schools = [
+        {"urn": 100 + i, "name": " ".join(ws) + " School", "la_name": "Northshire" if i % 2 else "Eastmoor",
+         "postcode": "NX1 2AB" if i % 3 == 0 else f"NX{i} 1AA", "opened": None,
+         "closed": dt.date(2010, 8, 31) if i in closed else None}
+        for i, ws in enumerate(names)
+    ]  # fmt: skip
+    d = DocRef("d1", " ".join(query) + " School", postcode, la, None, dt.date(2015, 1, 1))
+    params = link.LinkParams(margin=margin)
+    index = link.SchoolIndex.build(schools)
+    assert link.match_school(d, index, params) == link.match_school(d, _ScanEverySchool.build(schools), params)
+    full = link.candidates(d, index)
+    within = [m for m in full if m.confidence >= full[0].confidence - margin] if full else []
+    lead = link.leading(d, index, margin)
+    assert lead[: len(within)] == within  # every school within the margin of the best, in the same order
 
 
 def test_index_finds_a_misspelt_word_and_skips_unrelated_schools() -> None:
