@@ -281,9 +281,9 @@ class SchoolIndex:
         doc_shorter = len(words) <= self.n_words
         passes = np.where(doc_shorter, 2 * k_doc > len(words), 2 * k_school > self.n_words)
         found.update(int(i) for i in np.flatnonzero(passes))
-        rows = sorted(found)
-        share = np.where(doc_shorter, k_doc / len(words), k_school / np.maximum(self.n_words, 1))[rows]
-        return rows, np.minimum(share, 1.0)
+        picked = sorted(found)
+        share = np.where(doc_shorter, k_doc / len(words), k_school / np.maximum(self.n_words, 1))[picked]
+        return picked, np.minimum(share, 1.0)
 
 
 def _trigrams(word: str) -> set[str]:
