@@ -108,6 +108,6 @@ def test_config_error_exits_2_with_a_message(tmp_path: Path, capsys: pytest.Capt
     assert main(["extract", "--params", str(params), str(SEED)]) == 2
     assert capsys.readouterr().err == (
         f"ofsted-nlp extract: error: {params}: unknown ingest params ['max_byts']; valid: ['max_bytes', "
-        "'max_inflated_bytes', 'max_line_chars', 'max_non_ascii_share', 'max_pages', 'max_reject_rate', "
+        "'max_inflated_bytes', 'max_line_chars', 'max_lines', 'max_non_ascii_share', 'max_pages', 'max_reject_rate', "
         "'min_chars_per_page', 'pdf_margin']\n"
     )
