@@ -133,6 +133,7 @@ def read_cache(path: Path, model: str, keys: Collection[str] | None = None) -> d
     """The cached vectors of one encoder, only those of ``keys`` when given (empty when there is no cache yet)."""
     import pyarrow.parquet as pq
 
+    _recover(path)
     if not path.exists():
         return {}
     if keys is None:
@@ -155,6 +156,7 @@ def write_cache(path: Path, cache: dict[str, np.ndarray], model: str, keep: set[
 
     from pipeline import incremental
 
+    _recover(path)
     stored: set[str] = set()
     for part in incremental.parquet_parts(path):
         t = pq.read_table(part, columns=["text_key", "model"])
@@ -168,6 +170,13 @@ def write_cache(path: Path, cache: dict[str, np.ndarray], model: str, keep: set[
         path.rename(old)
     tmp.rename(path)
     _remove(old)
+
+
+def _recover(path: Path) -> None:
+    """Put back a cache a killed `write_cache` left as ``<path>.old`` (between its two renames)."""
+    old = path.with_name(path.name + ".old")
+    if not path.exists() and old.exists():
+        old.rename(path)
 
 
 def _remove(path: Path) -> None:

@@ -280,3 +280,12 @@ def test_the_cache_adds_a_part_of_new_texts_and_drops_texts_no_longer_used(tmp_p
     assert len(pd.read_parquet(cache)) == 10
     run(tmp_path, {k: v for k, v in corpus(5).items() if k != "doc004"})  # its bullet is no longer used
     assert len(pd.read_parquet(cache)) == 9 and parts()[0] == base
+
+
+def test_a_cache_left_aside_by_a_killed_write_is_put_back(tmp_path: Path) -> None:
+    run(tmp_path, corpus(3))
+    cache = tmp_path / "embedded-cache.parquet"
+    cache.rename(cache.with_name(cache.name + ".old"))  # killed between the two renames
+    shutil.rmtree(tmp_path / "embedded")  # every document is cut again and looks its texts up
+    enc = FakeEncoder(dim=384)
+    assert run(tmp_path, corpus(3), encoder=enc)["encoded"] == 0 and cache.is_dir()
