@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,36 +144,66 @@ def read_cache(path: Path, model: str, keys: Collection[str] | None = None) -> d
     return cache
 
 
-def write_cache(path: Path, cache: dict[str, np.ndarray], model: str, keep: set[str]) -> None:
-    """Write the cache: the vectors of ``keep`` (the texts still in use, so it does not grow without end).
+class VectorCache:
+    """The embedding cache during a run: vectors looked up by text key, the new ones spilled to disk as they come.
 
-    The cache is a folder of parts (`write_vector_parts`): the texts encoded
-    this run are a new part and the parts still wholly in use are linked, so a
-    run that adds documents writes only their new texts' vectors. It is
-    written aside and swapped in.
+    The cache is a folder of Parquet parts (`VectorParts`) at ``path``. Texts
+    encoded this run are written batch by batch to parts in ``<path>.new``, so
+    no run holds more than one batch of vectors, however many texts are new.
+    `commit` writes the cache again with only the texts still in use (so it
+    does not grow without end): parts still wholly in use are linked, this
+    run's vectors become one new part. It is written aside and swapped in.
     """
+
+    def __init__(self, path: Path, encoder: Encoder, batch_units: int = 1024) -> None:
+        _recover(path)
+        self.path, self.encoder, self.batch_units = path, encoder, batch_units
+        self.staged = path.with_name(path.name + ".new")
+        _remove(self.staged)
+        self.staged.mkdir(parents=True)
+        self.new_keys: set[str] = set()
+        self.encoded = 0
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of ``texts`` (``len × dim``): from the cache, or encoded (each distinct missing text once)."""
+        wanted = {text_key(t) for t in texts}
+        found = read_cache(self.path, self.encoder.name, wanted - self.new_keys)
+        found.update(read_cache(self.staged, self.encoder.name, wanted & self.new_keys))
+        before = set(found)
+        vecs, n = embed_texts(texts, self.encoder, found, self.batch_units)
+        self.encoded += n
+        if n:
+            keys = sorted(set(found) - before)
+            part = self.staged / f"part-{len(list(self.staged.glob('*.parquet'))):05d}.parquet"
+            pq_write(vector_table(keys, self.encoder.name, [found[k] for k in keys]), part)
+            self.new_keys.update(keys)
+        return vecs
+
+    def commit(self, keep: set[str]) -> None:
+        """Write the cache with the vectors of ``keep`` (the text keys still in use), and drop the staged parts."""
+        tmp, old = self.path.with_name(self.path.name + ".tmp"), self.path.with_name(self.path.name + ".old")
+        for stale in (tmp, old):
+            _remove(stale)
+        with VectorParts(self.path, tmp, keep, self.encoder.name, key="text_key") as parts:
+            for batch in batches_where(self.staged, "text_key", keep, ["text_key", "vector"]):
+                keys = batch.column("text_key").to_pylist()
+                parts.add(keys, vector_rows(batch.column("vector")))
+        if self.path.exists():
+            self.path.rename(old)
+        tmp.rename(self.path)
+        _remove(old)
+        _remove(self.staged)
+
+
+def pq_write(table: pa.Table, path: Path) -> None:
+    """Write a vector table to one Parquet file (dictionary-encoded where it pays)."""
     import pyarrow.parquet as pq
 
-    from pipeline import incremental
-
-    _recover(path)
-    stored: set[str] = set()
-    for part in incremental.parquet_parts(path):
-        t = pq.read_table(part, columns=["text_key", "model"])
-        stored.update(k for k, m in zip(t.column("text_key").to_pylist(), t.column("model").to_pylist()) if m == model)
-    new_keys = sorted(k for k in cache if k in keep and k not in stored)
-    tmp, old = path.with_name(path.name + ".tmp"), path.with_name(path.name + ".old")
-    for stale in (tmp, old):
-        _remove(stale)
-    write_vector_parts(path, tmp, keep, new_keys, [cache[k] for k in new_keys], model, key="text_key")
-    if path.exists():
-        path.rename(old)
-    tmp.rename(path)
-    _remove(old)
+    pq.write_table(table, path, use_dictionary=_DICTIONARY)
 
 
 def _recover(path: Path) -> None:
-    """Put back a cache a killed `write_cache` left as ``<path>.old`` (between its two renames)."""
+    """Put back a cache a killed `VectorCache.commit` left as ``<path>.old`` (between its two renames)."""
     old = path.with_name(path.name + ".old")
     if not path.exists() and old.exists():
         old.rename(path)
@@ -270,60 +300,67 @@ def run(
     With ``nlp`` None the default spaCy pipeline is built only if a document is
     new (it takes seconds to build).
 
+    Memory is that of one batch of documents (`_DOC_ROWS`) and their vectors,
+    plus the ids of the units and text keys in use: kept rows are streamed
+    from the last run's files, and each batch's spans and vectors are written
+    before the next is cut.
+
     Returns:
         Rows written per table, ``encoded`` (texts the encoder actually ran on)
         and ``documents`` (documents cut this run).
     """
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     from pipeline import incremental
 
     ids = pd.read_parquet(documents, columns=["doc_id"])["doc_id"].tolist()
     fp = incremental.fingerprint(EMBED_MODULES, asdict(params), encoder.name)
-    kept_frames, kept = incremental.previous(out, ["unit_spans"], fp, set(ids))
-    old_spans, kept = _kept(out, kept_frames.get("unit_spans"), kept)
+    kept, kept_units = _kept(out, incremental.done_before(out, ["unit_spans"], fp, set(ids)))
     todo = [d for d in ids if d not in kept]
-    pieces = []
-    for batch in batches_where(documents, "doc_id", todo, ["doc_id", "text"], rows=_DOC_ROWS):  # new ones only
-        items = list(zip(batch.column("doc_id").to_pylist(), batch.column("text").to_pylist(), strict=True))
-        pieces.append(cut(items, nlp, jobs))
-    new_spans = pd.concat(pieces, ignore_index=True) if pieces else contracts.empty(contracts.UNIT_SPANS)
     qs = read_queries(queries) if queries is not None else []
-    new_texts = new_spans["text"].tolist()
     q_texts = [q["query"] for q in qs]
-    cache = read_cache(cache_path, encoder.name, {text_key(t) for t in new_texts + q_texts})
-    new_vecs, encoded = embed_texts(new_texts, encoder, cache, params.batch_units)
-    qvecs, n = embed_texts(q_texts, encoder, cache, params.batch_units)
-    encoded += n
-    spans = joined([old_spans, new_spans], contracts.UNIT_SPANS)
-    old_ids = [] if old_spans is None else old_spans["unit_id"].tolist()
-    new_ids = new_spans["unit_id"].tolist()
-
-    def write_vectors(path: Path) -> None:
-        write_vector_parts(out / "unit_embeddings.parquet", path, set(old_ids), new_ids, list(new_vecs), encoder.name)
-
-    query_frame = pd.DataFrame(
-        {
-            "query_id": [q["query_id"] for q in qs],
-            "model": encoder.name,
-            "vector": pd.Series(list(qvecs), dtype=object),
-        },
-        columns=["query_id", "model", "vector"],
-    )
-    frames: dict[str, pd.DataFrame | Callable[[Path], None]] = {
-        "unit_spans": spans,
-        "unit_embeddings": write_vectors,
-        "query_embeddings": query_frame,
-    }
-    incremental.write_folder(out, frames, set(ids), fp)
-    keep = {text_key(t) for t in spans["text"]} | {text_key(t) for t in q_texts}
-    write_cache(cache_path, cache, encoder.name, keep)
+    cache = VectorCache(cache_path, encoder, params.batch_units)
+    in_use = {text_key(t) for t in q_texts}  # the text keys the cache keeps
+    schema = contracts.arrow_schema(contracts.UNIT_SPANS)
+    n_spans = 0
+    with incremental.staged_folder(out, set(ids), fp) as tmp:
+        with (
+            pq.ParquetWriter(tmp / "unit_spans.parquet", schema) as spans_out,
+            VectorParts(
+                out / "unit_embeddings.parquet", tmp / "unit_embeddings.parquet", kept_units, encoder.name
+            ) as vectors_out,
+        ):
+            for batch in batches_where(out / "unit_spans.parquet", "doc_id", kept, schema.names):
+                spans_out.write_table(pa.Table.from_batches([batch]).cast(schema))
+                in_use.update(text_key(t) for t in batch.column("text").to_pylist())
+                n_spans += batch.num_rows
+            for batch in batches_where(documents, "doc_id", todo, ["doc_id", "text"], rows=_DOC_ROWS):
+                items = list(zip(batch.column("doc_id").to_pylist(), batch.column("text").to_pylist(), strict=True))
+                spans = cut(items, nlp, jobs)
+                texts = spans["text"].tolist()
+                spans_out.write_table(pa.Table.from_pandas(spans, schema=schema, preserve_index=False))
+                vectors_out.add(spans["unit_id"].tolist(), list(cache.vectors(texts)))
+                in_use.update(text_key(t) for t in texts)
+                n_spans += len(spans)
+        qvecs = cache.vectors(q_texts)
+        query_frame = pd.DataFrame(
+            {
+                "query_id": [q["query_id"] for q in qs],
+                "model": encoder.name,
+                "vector": pd.Series(list(qvecs), dtype=object),
+            },
+            columns=["query_id", "model", "vector"],
+        )
+        query_frame.to_parquet(tmp / "query_embeddings.parquet", index=False)
+    cache.commit(in_use)
     print(f"embed: {len(todo)} documents cut, {len(kept)} kept from the last run", file=sys.stderr)
     return {
-        "unit_spans": len(spans),
-        "unit_embeddings": len(spans),
+        "unit_spans": n_spans,
+        "unit_embeddings": n_spans,
         "queries": len(qs),
-        "encoded": encoded,
+        "encoded": cache.encoded,
         "documents": len(todo),
     }
 
@@ -332,85 +369,120 @@ MAX_PARTS = 64
 """Parts of ``unit_embeddings`` beyond which a run rewrites them as one (each run that adds vectors adds a part)."""
 
 
-def write_vector_parts(
-    old: Path,
-    new: Path,
-    keep: set[str],
-    new_ids: Sequence[str],
-    new_vecs: Sequence[np.ndarray],
-    model: str,
-    key: str = "unit_id",
-) -> None:
-    """Write vectors (``key``, ``model``, ``vector``) as a folder of Parquet parts: those of ``old`` kept, and new ones.
+class VectorParts:
+    """Writes vectors (``key``, ``model``, ``vector``) as a folder of Parquet parts: ``old``'s kept, new ones added.
 
-    A part of ``old`` whose rows are all kept (``key`` in ``keep``, made by
-    ``model``) is hard-linked, not copied; one that lost rows is rewritten
-    without them (batch by batch, never all held); the new vectors go to a part
-    of their own. So a run that adds documents writes only their vectors,
-    however large the table. Past `MAX_PARTS` parts everything is rewritten as one part.
+    On entering, a part of ``old`` whose rows are all kept (``key`` in
+    ``keep``, made by ``model``) is hard-linked, not copied; one that lost rows
+    is rewritten without them (batch by batch, never all held). `add` writes
+    new vectors to a part of their own as they come. So a run that adds
+    documents writes only their vectors, however large the table. Past
+    `MAX_PARTS` parts everything is rewritten as one part.
     """
-    import os
-    import shutil
 
+    def __init__(self, old: Path, new: Path, keep: set[str], model: str, key: str = "unit_id") -> None:
+        import pyarrow as pa
+
+        self.old, self.new, self.keep, self.model, self.key = old, new, keep, model, key
+        self.schema = pa.schema([(key, pa.string()), ("model", pa.string()), ("vector", pa.list_(pa.float32()))])
+        self.writer: Any = None
+        self.n = 0
+
+    def __enter__(self) -> VectorParts:
+        import os
+        import shutil
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from pipeline import incremental
+
+        self.new.mkdir(parents=True)
+        parts = incremental.parquet_parts(self.old)
+        whole = len(parts) + 1 > MAX_PARTS
+        for part in parts:
+            t = pq.read_table(part, columns=[self.key, "model"])
+            held = sum(
+                1
+                for u, m in zip(t.column(self.key).to_pylist(), t.column("model").to_pylist())
+                if u in self.keep and m == self.model
+            )
+            if not held:
+                continue
+            if held == len(t) and not whole and pq.read_schema(part).equals(self.schema, check_metadata=False):
+                try:
+                    os.link(part, self._next())
+                except OSError:  # a file system without hard links
+                    shutil.copyfile(part, self._next())
+                self.n += 1
+                continue
+            if self.writer is None or not whole:
+                self._close()
+                self._open()
+            for batch in batches_where(part, self.key, self.keep, self.schema.names, model=self.model):
+                self.writer.write_table(pa.Table.from_batches([batch]).cast(self.schema))
+        if not whole:
+            self._close()  # new vectors get a part of their own
+        return self
+
+    def add(self, keys: Sequence[str], vectors: Sequence[np.ndarray]) -> None:
+        """Write new vectors (in pieces of `_WRITE_ROWS`)."""
+        if not len(keys):
+            return
+        if self.writer is None:
+            self._open()
+        for i in range(0, len(keys), _WRITE_ROWS):
+            piece = slice(i, i + _WRITE_ROWS)
+            self.writer.write_table(vector_table(list(keys[piece]), self.model, list(vectors[piece]), key=self.key))
+
+    def __exit__(self, *exc: object) -> None:
+        if self.writer is None and not self.n and exc[0] is None:
+            self._open()  # a folder always holds a part, if only an empty one
+        self._close()
+
+    def _next(self) -> Path:
+        return self.new / f"part-{self.n:05d}.parquet"
+
+    def _open(self) -> None:
+        import pyarrow.parquet as pq
+
+        self.writer = pq.ParquetWriter(self._next(), self.schema, use_dictionary=_DICTIONARY)
+        self.n += 1
+
+    def _close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def _kept(out: Path, kept: set[str]) -> tuple[set[str], set[str]]:
+    """The kept documents whose units all have vectors in ``unit_embeddings``, and those units' ids.
+
+    A kept document with a unit missing from ``unit_embeddings`` is not kept (it is embedded again).
+    Only id columns are read, as Arrow arrays.
+    """
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from pipeline import incremental
 
-    schema = pa.schema([(key, pa.string()), ("model", pa.string()), ("vector", pa.list_(pa.float32()))])
-    new.mkdir(parents=True)
-    parts = incremental.parquet_parts(old)
-    whole = len(parts) + 1 > MAX_PARTS
-    writer: pq.ParquetWriter | None = None
-    n = 0
-    for part in parts:
-        t = pq.read_table(part, columns=[key, "model"])
-        held = sum(
-            1 for u, m in zip(t.column(key).to_pylist(), t.column("model").to_pylist()) if u in keep and m == model
-        )
-        if not held:
-            continue
-        if held == len(t) and not whole and pq.read_schema(part).equals(schema, check_metadata=False):
-            try:
-                os.link(part, new / f"part-{n:05d}.parquet")
-            except OSError:  # a file system without hard links
-                shutil.copyfile(part, new / f"part-{n:05d}.parquet")
-            n += 1
-            continue
-        if writer is None or not whole:
-            if writer is not None:
-                writer.close()
-            writer = pq.ParquetWriter(new / f"part-{n:05d}.parquet", schema, use_dictionary=_DICTIONARY)
-            n += 1
-        for batch in batches_where(part, key, keep, schema.names, model=model):
-            writer.write_table(pa.Table.from_batches([batch]).cast(schema))
-    if writer is not None and not whole:
-        writer.close()
-        writer = None
-    if len(new_ids) or not n:  # a folder always holds a part, if only an empty one
-        if writer is None:
-            writer = pq.ParquetWriter(new / f"part-{n:05d}.parquet", schema, use_dictionary=_DICTIONARY)
-        for i in range(0, len(new_ids), _WRITE_ROWS):
-            piece = slice(i, i + _WRITE_ROWS)
-            writer.write_table(vector_table(list(new_ids[piece]), model, list(new_vecs[piece]), key=key))
-    if writer is not None:
-        writer.close()
-
-
-def _kept(out: Path, spans: pd.DataFrame | None, kept: set[str]) -> tuple[pd.DataFrame | None, set[str]]:
-    """The kept units and the documents they cover.
-
-    A kept document with a unit missing from ``unit_embeddings`` is not kept (it is embedded again).
-    """
-    import pyarrow.parquet as pq
-
     path = out / "unit_embeddings.parquet"
-    if spans is None or not path.exists():
-        return None, set()
-    if not len(spans):  # the kept documents have no units
-        return None, kept
-    stored = set(pq.read_table(path, columns=["unit_id"]).column("unit_id").to_pylist())
-    lost = set(spans.loc[~member(spans["unit_id"], stored), "doc_id"])
+    if not kept or not path.exists():
+        return set(), set()
+    spans = pq.read_table(out / "unit_spans.parquet", columns=["unit_id", "doc_id"])
+    if not spans.num_rows:  # the kept documents have no units
+        return kept, set()
+    spans = spans.filter(pc.is_in(spans.column("doc_id"), value_set=pa.array(sorted(kept), pa.string())))
+    stored = pa.chunked_array(
+        [
+            pq.read_table(p, columns=["unit_id"]).column("unit_id").cast(pa.string())
+            for p in incremental.parquet_parts(path)
+        ],
+        pa.string(),
+    )
+    missing = pc.invert(pc.is_in(spans.column("unit_id"), value_set=stored))
+    lost = set(pc.unique(spans.column("doc_id").filter(missing)).to_pylist())
     if lost:
-        spans = spans[~member(spans["doc_id"], lost)]
-    return spans.reset_index(drop=True), kept - lost
+        spans = spans.filter(pc.invert(pc.is_in(spans.column("doc_id"), value_set=pa.array(sorted(lost), pa.string()))))
+    return kept - lost, set(spans.column("unit_id").to_pylist())

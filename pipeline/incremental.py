@@ -19,6 +19,7 @@ import os
 import shutil
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -55,6 +56,17 @@ def fingerprint(modules: Sequence[str], params: Mapping[str, Any] | None = None,
     return h.hexdigest()[:16]
 
 
+def done_before(out_dir: Path, tables: Sequence[str], fp: str, wanted: set[str]) -> set[str]:
+    """The documents the last run did under ``fp`` and still wanted (none if the folder is missing or incomplete)."""
+    import pandas as pd
+
+    done_path = out_dir / DONE
+    if not done_path.exists() or not all((out_dir / f"{t}.parquet").exists() for t in tables):
+        return set()
+    done = pd.read_parquet(done_path)
+    return set(done.loc[done["fingerprint"] == fp, "doc_id"]) & wanted
+
+
 def previous(
     out_dir: Path, tables: Sequence[str], fp: str, wanted: set[str]
 ) -> tuple[dict[str, pd.DataFrame], set[str]]:
@@ -68,16 +80,11 @@ def previous(
 
     Returns:
         Each table's rows for the documents done before under ``fp`` and still
-        wanted, and those documents; nothing when the folder is missing or
-        incomplete.
+        wanted (`done_before`), and those documents.
     """
     import pandas as pd
 
-    done_path = out_dir / DONE
-    if not done_path.exists() or not all((out_dir / f"{t}.parquet").exists() for t in tables):
-        return {}, set()
-    done = pd.read_parquet(done_path)
-    kept = set(done.loc[done["fingerprint"] == fp, "doc_id"]) & wanted
+    kept = done_before(out_dir, tables, fp, wanted)
     if not kept:
         return {}, set()
     frames = {}
@@ -95,17 +102,31 @@ def write_folder(
     A table is a frame, or a function that writes it to the path it is given
     (so a table too large to hold, such as the unit vectors, can be streamed).
     """
+    with staged_folder(out_dir, done, fp) as tmp:
+        for name, df in frames.items():
+            if callable(df):
+                df(tmp / f"{name}.parquet")
+            else:
+                df.to_parquet(tmp / f"{name}.parquet", index=False)
+
+
+@contextmanager
+def staged_folder(out_dir: Path, done: Iterable[str], fp: str) -> Iterator[Path]:
+    """A fresh folder to write a stage's tables into; on leaving the block the done list is added and it is swapped in.
+
+    If the block raises, ``out_dir`` is left as it was (the half-written folder is removed).
+    """
     import pandas as pd
 
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     old = out_dir.with_name(out_dir.name + ".old")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for name, df in frames.items():
-        if callable(df):
-            df(tmp / f"{name}.parquet")
-        else:
-            df.to_parquet(tmp / f"{name}.parquet", index=False)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     ids = sorted(set(done))
     pd.DataFrame({"doc_id": ids, "fingerprint": [fp] * len(ids)}).to_parquet(tmp / DONE, index=False)
     shutil.rmtree(old, ignore_errors=True)

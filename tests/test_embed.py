@@ -289,3 +289,50 @@ def test_a_cache_left_aside_by_a_killed_write_is_put_back(tmp_path: Path) -> Non
     shutil.rmtree(tmp_path / "embedded")  # every document is cut again and looks its texts up
     enc = FakeEncoder(dim=384)
     assert run(tmp_path, corpus(3), encoder=enc)["encoded"] == 0 and cache.is_dir()
+
+
+# ---------------------------------------------------------------- memory: one batch of documents at a time
+
+
+def test_documents_are_embedded_a_batch_at_a_time_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(tmp_path, corpus(7), out="whole")
+    monkeypatch.setattr(embed, "_DOC_ROWS", 2)
+    enc = FakeEncoder(dim=384)
+    counts = run(tmp_path, corpus(7), out="batched", encoder=enc)
+    # 4 batches of documents, each encoding only what no earlier batch encoded: the 5 shared sentences once
+    assert len(enc.calls) == 4 and counts["encoded"] == sum(enc.calls) == 5 + 7
+    assert_same(tmp_path / "whole", tmp_path / "batched")
+    cache = tmp_path / "batched-cache.parquet"
+    assert len(list(cache.glob("*.parquet"))) == 1 and len(pd.read_parquet(cache)) == 12  # this run's texts: one part
+    assert not cache.with_name(cache.name + ".new").exists()  # the staged parts are gone
+    (part,) = (tmp_path / "batched" / "unit_embeddings.parquet").glob("*.parquet")
+    assert pq.ParquetFile(part).metadata.num_row_groups == 4  # written batch by batch
+
+
+def test_a_run_that_fails_mid_way_leaves_the_last_tables_and_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(tmp_path, corpus(3))
+    before = tables(tmp_path / "embedded")
+    cache = tmp_path / "embedded-cache.parquet"
+    cached = pd.read_parquet(cache).sort_values("text_key").reset_index(drop=True)
+    monkeypatch.setattr(embed, "_DOC_ROWS", 2)
+
+    class Failing(FakeEncoder):
+        def encode(self, texts: Any) -> np.ndarray:
+            if len(self.calls) == 1:  # the second batch of documents
+                raise RuntimeError("killed")
+            return super().encode(texts)
+
+    with pytest.raises(RuntimeError):
+        run(tmp_path, corpus(7), encoder=Failing(dim=384))
+    after = tables(tmp_path / "embedded")
+    for name in before:
+        pd.testing.assert_frame_equal(before[name], after[name])
+    pd.testing.assert_frame_equal(cached, pd.read_parquet(cache).sort_values("text_key").reset_index(drop=True))
+    assert not (tmp_path / "embedded.tmp").exists()
+    run(tmp_path, corpus(7))  # the next run completes, staged parts of the failed one ignored
+    run(tmp_path, corpus(7), out="fresh")
+    assert_same(tmp_path / "embedded", tmp_path / "fresh")
