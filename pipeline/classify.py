@@ -25,6 +25,7 @@ from pipeline.train import TrainedModel
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
     from spacy.language import Language
 
 
@@ -132,6 +133,10 @@ OUTPUTS = ("units", "issues")
 """Tables the stage writes."""
 
 
+_SPAN_ROWS = 50_000
+"""Units read from ``unit_spans`` and classified at a time: the stage never holds the corpus's units."""
+
+
 def run(
     spans_path: Path, embeddings: Path, model: TrainedModel, out: Path, jobs: int = 1, batch_units: int = 10_000
 ) -> dict[str, int]:
@@ -140,36 +145,54 @@ def run(
     Only documents not classified before by the same code, model and encoder,
     or whose units the embed stage has since cut differently, are classified;
     the rows of the others are kept from the last run, and a document gone
-    from ``unit_spans`` loses its rows (`pipeline.incremental`). The new units'
-    vectors are read ``batch_units`` at a time and classified in ``jobs`` processes.
+    from ``unit_spans`` loses its rows (`pipeline.incremental`). The new units
+    are read `_SPAN_ROWS` at a time, their vectors ``batch_units`` at a time,
+    classified in ``jobs`` processes and written before the next are read;
+    kept rows are streamed from the last run's files.
 
     Returns:
         Rows written per table, and ``documents``: documents classified this run.
     """
-    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
 
     from pipeline import incremental
-    from pipeline.embed import joined, member
+    from pipeline.incremental import batches_where
 
-    spans = pd.read_parquet(spans_path)
-    ids = set(spans["doc_id"])
+    ids = set(pc.unique(pq.read_table(spans_path, columns=["doc_id"]).column("doc_id")).to_pylist())
     fp = incremental.fingerprint(CLASSIFY_MODULES, None, model.version, *_encoders(embeddings))
-    kept_frames, kept = incremental.previous(out, OUTPUTS, fp, ids)
+    kept = incremental.done_before(out, OUTPUTS, fp, ids)
     if kept:
-        kept -= _recut(kept_frames["units"], spans[member(spans["doc_id"], kept)])
-    new_units, new_issues = contracts.empty(contracts.UNITS), contracts.empty(contracts.ISSUES)
-    todo = spans[~member(spans["doc_id"], kept)].reset_index(drop=True)
-    del spans
-    if len(todo):
-        new_units, new_issues = classify_stored(todo, embeddings, model, jobs, batch_units)
-    frames = {}
-    for table, new in ((contracts.UNITS, new_units), (contracts.ISSUES, new_issues)):
-        old = kept_frames.get(table.name)
-        frames[table.name] = joined([None if old is None else old[member(old["doc_id"], kept)], new], table)
-    incremental.write_folder(out, frames, ids, fp)
-    n_todo = len(ids - kept)
-    print(f"classify: {n_todo} documents classified, {len(kept)} kept from the last run", file=sys.stderr)
-    return {name: len(df) for name, df in frames.items()} | {"documents": n_todo}
+        kept -= _recut(out / "units.parquet", spans_path, kept)
+    todo = ids - kept
+    counts = dict.fromkeys(OUTPUTS, 0)
+    schemas = {t.name: contracts.arrow_schema(t) for t in (contracts.UNITS, contracts.ISSUES)}
+    with (
+        incremental.staged_folder(out, ids, fp) as tmp,
+        pq.ParquetWriter(tmp / "units.parquet", schemas["units"]) as units_out,
+        pq.ParquetWriter(tmp / "issues.parquet", schemas["issues"]) as issues_out,
+    ):
+        writers = {"units": units_out, "issues": issues_out}
+        for name, writer in writers.items():
+            for batch in batches_where(out / f"{name}.parquet", "doc_id", kept, schemas[name].names):
+                writer.write_table(pa.Table.from_batches([batch]).cast(schemas[name]))
+                counts[name] += batch.num_rows
+        for batch in batches_where(spans_path, "doc_id", todo, contracts.UNIT_SPANS.names, rows=_SPAN_ROWS):
+            spans = _spans_frame(batch)
+            for name, frame in zip(OUTPUTS, classify_stored(spans, embeddings, model, jobs, batch_units), strict=True):
+                writers[name].write_table(pa.Table.from_pandas(frame, schema=schemas[name], preserve_index=False))
+                counts[name] += len(frame)
+    print(f"classify: {len(todo)} documents classified, {len(kept)} kept from the last run", file=sys.stderr)
+    return counts | {"documents": len(todo)}
+
+
+def _spans_frame(batch: pa.RecordBatch) -> pd.DataFrame:
+    """A batch of ``unit_spans`` rows as a frame with the contract's types (whatever the file was written with)."""
+    import pyarrow as pa
+
+    schema = contracts.arrow_schema(contracts.UNIT_SPANS)
+    return pa.Table.from_batches([batch]).select(schema.names).cast(schema).to_pandas()
 
 
 def _encoders(embeddings: Path) -> list[str]:
@@ -181,18 +204,26 @@ def _encoders(embeddings: Path) -> list[str]:
     return sorted(str(m) for m in pc.unique(column).to_pylist() if m is not None)
 
 
-def _recut(units: pd.DataFrame, spans: pd.DataFrame) -> set[str]:
-    """Documents whose ``unit_spans`` rows differ from those their kept ``units`` rows were made from."""
+def _recut(units: Path, spans: Path, docs: set[str]) -> set[str]:
+    """Documents of ``docs`` whose ``unit_spans`` rows differ from those their kept ``units`` rows were made from.
+
+    Each side is read a batch at a time and summed per document (a multiset hash: row order does not matter).
+    """
     import pandas as pd
 
-    def digest(df: pd.DataFrame) -> pd.Series:
-        rows = pd.util.hash_pandas_object(df[contracts.UNIT_SPANS.names], index=False)
-        return rows.groupby(df["doc_id"].to_numpy()).sum()  # a multiset hash: row order does not matter
+    from pipeline.incremental import batches_where
 
-    old, new = digest(units), digest(spans)
-    docs = old.index.union(new.index)
-    differ = old.reindex(docs, fill_value=0) != new.reindex(docs, fill_value=0)
-    return {str(d) for d in docs[differ.to_numpy()]}
+    def digests(path: Path) -> dict[str, int]:
+        sums: dict[str, int] = {}
+        for batch in batches_where(path, "doc_id", docs, contracts.UNIT_SPANS.names, rows=_SPAN_ROWS):
+            df = _spans_frame(batch)
+            rows = pd.util.hash_pandas_object(df, index=False)
+            for doc, h in rows.groupby(df["doc_id"].to_numpy()).sum().items():
+                sums[str(doc)] = (sums.get(str(doc), 0) + int(h)) % (1 << 64)
+        return sums
+
+    old, new = digests(units), digests(spans)
+    return {d for d in docs if old.get(d) != new.get(d)}
 
 
 def classify_stored(

@@ -158,6 +158,8 @@ def outputs(folder: Path) -> dict[str, pd.DataFrame]:
     issues = pd.read_parquet(folder / "issues.parquet").sort_values(["unit_id", "tag"]).reset_index(drop=True)
     for df in (units, issues):
         for col in df.columns:
+            if df[col].dtype.kind == "i":  # the stage writes the contract's widths (INTEGER: int32)
+                df[col] = df[col].astype("int64")
             if df[col].dtype == object:
                 df[col] = df[col].map(lambda v: tuple(v) if isinstance(v, np.ndarray) else v)
     return {"units": units, "issues": issues}
@@ -266,8 +268,15 @@ def test_batches_and_two_processes_give_the_rows_of_one_pass(tmp_path: Path, mod
     (tmp_path / "whole").mkdir()
     contracts.frame(contracts.UNITS, unit_rows).to_parquet(tmp_path / "whole" / "units.parquet")
     contracts.frame(contracts.ISSUES, issue_rows).to_parquet(tmp_path / "whole" / "issues.parquet")
-    for out, kw in (("one", {}), ("two", {"jobs": 2})):
-        run(folder, model, tmp_path / out, batch_units=4, **kw)  # 18 units: 5 batches
+    for out, kw in (("one", {}), ("two", {"jobs": 2}), ("read", {})):
+        with pytest.MonkeyPatch.context() as mp:
+            scored = Counting(classify._classify_batch)
+            if out == "read":  # spans read 7 at a time (7, 7, 4), each scored in batches of at most 4 units
+                mp.setattr(classify, "_SPAN_ROWS", 7)
+                mp.setattr(classify, "_classify_batch", scored)
+            run(folder, model, tmp_path / out, batch_units=4, **kw)  # 18 units: 5 batches of vectors
+        if out == "read":
+            assert [len(s) for s, _, _ in scored.items] == [4, 3, 4, 3, 4]
         assert_same(tmp_path / "whole", tmp_path / out)
         for name, rows_ in (("units", unit_rows), ("issues", issue_rows)):  # in the embed stage's order
             got = pd.read_parquet(tmp_path / out / f"{name}.parquet")
