@@ -192,7 +192,8 @@ def _spans_frame(batch: pa.RecordBatch) -> pd.DataFrame:
     import pyarrow as pa
 
     schema = contracts.arrow_schema(contracts.UNIT_SPANS)
-    return pa.Table.from_batches([batch]).select(schema.names).cast(schema).to_pandas()
+    frame: pd.DataFrame = pa.Table.from_batches([batch]).select(schema.names).cast(schema).to_pandas()
+    return frame
 
 
 def _encoders(embeddings: Path) -> list[str]:

@@ -174,7 +174,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     sources.update({name: args.embedded / f"{name}.parquet" for name in load.EMBED_TABLES})
     sources.update({name: args.classified / f"{name}.parquet" for name in load.CLASSIFY_TABLES})
     sources.update({name: args.linked / f"{name}.parquet" for name in load.LINK_TABLES})
-    counts = load.run(sources, args.warehouse, full=args.full)
+    params = _stage_params(args.params, "load", load.LoadParams)
+    counts = load.run(sources, args.warehouse, full=args.full, params=params)
     print("load: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + f" -> {args.warehouse}")
     return 0
 
@@ -527,6 +528,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--full", action="store_true", help="rebuild the warehouse whole (by default only changed documents' rows)"
     )
+    p.add_argument("--params", type=Path, default=config.PARAMS)
     p.set_defaults(func=cmd_load)
 
     p = add(

@@ -96,6 +96,19 @@ def test_failed_load_leaves_previous_warehouse_intact(tmp_path: Path) -> None:
     assert table_rows(warehouse) == before
 
 
+def test_the_load_keeps_to_its_memory_limit_and_gives_the_same_rows(tmp_path: Path) -> None:
+    sources = write_interim(tmp_path)
+    load.run(sources, tmp_path / "default.duckdb")
+    load.run(sources, tmp_path / "small.duckdb", params=load.LoadParams(memory_limit="16MB"))
+    assert table_rows(tmp_path / "small.duckdb") == table_rows(tmp_path / "default.duckdb")
+    con = load.connect(tmp_path / "x.duckdb", load.LoadParams(memory_limit="64MB"))
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone() == ("61.0 MiB",)  # 64 × 10⁶ bytes
+    con.close()
+    for bad in ("lots", "512", "512MB; DROP TABLE documents"):
+        with pytest.raises(PipelineError, match="give a size"):
+            load.run(sources, tmp_path / "bad.duckdb", params=load.LoadParams(memory_limit=bad))
+
+
 # ---------------------------------------------------------------- incremental load
 
 
