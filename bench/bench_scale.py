@@ -60,7 +60,7 @@ def pipeline(
         "load": ["load", "--documents", str(i / "documents.parquet"), "--rejects", str(i / "rejects.parquet"),
                  "--parsed", str(i / "parsed"), "--embedded", str(i / "embedded"),
                  "--classified", str(i / "classified"), "--linked", str(i / "linked"),
-                 "--warehouse", str(work / "warehouse" / "ofsted.duckdb")],
+                 "--warehouse", str(work / "warehouse" / "ofsted.duckdb"), "--params", str(ROOT / "params.yaml")],
         "report": ["report", "--warehouse", str(work / "warehouse" / "ofsted.duckdb"),
                    "--params", str(ROOT / "params.yaml"), "--metrics", str(ROOT / "metrics" / "summary.json"),
                    "--out", str(work / "reports"), "--jobs", jobs],
