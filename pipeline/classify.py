@@ -208,23 +208,35 @@ def _encoders(embeddings: Path) -> list[str]:
 def _recut(units: Path, spans: Path, docs: set[str]) -> set[str]:
     """Documents of ``docs`` whose ``unit_spans`` rows differ from those their kept ``units`` rows were made from.
 
-    Each side is read a batch at a time and summed per document (a multiset hash: row order does not matter).
+    Each side's rows are hashed and summed per document in DuckDB (a multiset
+    hash: row order does not matter), streaming the files; columns are cast to
+    the contract's types, so the widths a file was written with do not count.
     """
-    import pandas as pd
+    import duckdb
+    import pyarrow as pa
 
-    from pipeline.incremental import batches_where
+    from pipeline.incremental import parquet_glob
 
-    def digests(path: Path) -> dict[str, int]:
-        sums: dict[str, int] = {}
-        for batch in batches_where(path, "doc_id", docs, contracts.UNIT_SPANS.names, rows=_SPAN_ROWS):
-            df = _spans_frame(batch)
-            rows = pd.util.hash_pandas_object(df, index=False)
-            for doc, h in rows.groupby(df["doc_id"].to_numpy()).sum().items():
-                sums[str(doc)] = (sums.get(str(doc), 0) + int(h)) % (1 << 64)
-        return sums
+    cols = ", ".join(f'CAST("{c.name}" AS {c.type})' for c in contracts.UNIT_SPANS.columns)
+    con = duckdb.connect()
+    try:
+        con.register("kept", pa.table({"doc_id": pa.array(sorted(docs), pa.string())}))
 
-    old, new = digests(units), digests(spans)
-    return {d for d in docs if old.get(d) != new.get(d)}
+        def digest(path: str) -> str:
+            return (
+                f"SELECT doc_id, sum(hash({cols})) AS h FROM read_parquet({path}) "
+                "WHERE doc_id IN (SELECT doc_id FROM kept) GROUP BY doc_id"
+            )
+
+        rows = con.execute(
+            f"WITH old AS ({digest('$units')}), new AS ({digest('$spans')}) "
+            "SELECT doc_id FROM kept LEFT JOIN old USING (doc_id) LEFT JOIN new USING (doc_id) "
+            "WHERE old.h IS NULL OR old.h IS DISTINCT FROM new.h",
+            {"units": parquet_glob(units), "spans": parquet_glob(spans)},
+        ).fetchall()
+    finally:
+        con.close()
+    return {str(r[0]) for r in rows}
 
 
 def classify_stored(
