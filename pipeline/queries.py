@@ -409,9 +409,13 @@ def create_views(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def run_query(
-    con: duckdb.DuckDBPyConnection, name: str, la: str | None = None, since: dt.date | None = None
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    la: str | None = None,
+    since: dt.date | None = None,
+    outer: str | None = None,
 ) -> pd.DataFrame:
-    """A named query's answer, filtered by LA and start date.
+    """A named query's answer, filtered by LA and start date; ``outer``, when given, is SQL that reads it as ``q``.
 
     Raises:
         PipelineError: for a name that is not a named query.
@@ -421,7 +425,7 @@ def run_query(
     sql = QUERIES[name].sql
     params: dict[str, Any] = {k: v for k, v in (("la", la), ("since", since)) if f"${k}" in sql}
     sql = sql.replace("$la", "CAST($la AS VARCHAR)").replace("$since", "CAST($since AS DATE)")
-    return con.execute(sql, params).df()
+    return con.execute(sql if outer is None else f"WITH q AS ({sql}) {outer}", params).df()
 
 
 def connect_read_only(path: Any) -> duckdb.DuckDBPyConnection:

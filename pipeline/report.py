@@ -60,6 +60,9 @@ class ReportData:
     category_vs_letters: pd.DataFrame
     recurring: pd.DataFrame
     evidence: pd.DataFrame
+    """``weakness_evidence``'s first rows of each tag, one per unit (`evidence_rows`)."""
+    evidence_counts: pd.DataFrame
+    """Per tag, the schools and units of all ``weakness_evidence`` rows (`evidence_rows`)."""
     schools: pd.DataFrame
     timeline: pd.DataFrame
     support: pd.DataFrame
@@ -75,16 +78,41 @@ def _first_row(df: pd.DataFrame) -> dict[str, Any]:
     return {str(k): (None if _missing(v) else v) for k, v in df.iloc[0].to_dict().items()}
 
 
-def _everywhere(headline: pd.DataFrame, evidence: pd.DataFrame) -> Everywhere:
-    tag_schools = evidence.groupby("tag")["school_key"].nunique()
+def _everywhere(headline: pd.DataFrame, counts: pd.DataFrame) -> Everywhere:
+    tag_schools = dict(zip(counts["tag"], counts["schools"], strict=True))
     return Everywhere(int(_first_row(headline)["schools"] or 0), {str(k): int(v) for k, v in tag_schools.items()})
 
 
 def everywhere(con: duckdb.DuckDBPyConnection, since: dt.date | None) -> Everywhere:
     """Schools, and schools with each weakness, in all LAs (``headline`` and ``weakness_evidence``, no LA filter)."""
-    return _everywhere(
-        queries.run_query(con, "headline", None, since), queries.run_query(con, "weakness_evidence", None, since)
-    )
+    counts = queries.run_query(con, "weakness_evidence", None, since, _EVIDENCE_COUNTS.format(la=""))
+    return _everywhere(queries.run_query(con, "headline", None, since), counts)
+
+
+_EVIDENCE_ORDER = "date DESC NULLS LAST, doc_id, start"
+"""The order of ``weakness_evidence`` within a tag."""
+_EVIDENCE_TOP = f"""SELECT * EXCLUDE (_dup) FROM (
+    SELECT *, row_number() OVER (PARTITION BY {{la}} tag, unit_id ORDER BY {_EVIDENCE_ORDER}, la, school_key) AS _dup
+    FROM q
+) WHERE _dup = 1
+QUALIFY row_number() OVER (PARTITION BY {{la}} tag ORDER BY {_EVIDENCE_ORDER}, unit_id) <= {{n}}
+ORDER BY {{la}} tag, {_EVIDENCE_ORDER}, unit_id"""
+"""The first ``n`` units of each tag (of each LA when ``la`` is ``lower(la),``), a unit once."""
+_EVIDENCE_COUNTS = """SELECT {la} tag, count(DISTINCT school_key) AS schools, count(DISTINCT unit_id) AS units
+FROM q GROUP BY ALL ORDER BY ALL"""
+"""Schools and units of each tag (of each LA when ``la`` is ``lower(la) AS la_key,``)."""
+
+
+def evidence_rows(
+    con: duckdb.DuckDBPyConnection, la: str | None, since: dt.date | None, n: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What the report shows of ``weakness_evidence``: the first ``n`` units of each tag, and each tag's counts.
+
+    Asked in SQL, so a page never holds every weakness sentence of its LA (at
+    50,000 letters, all LAs' are 840,000 rows with their text).
+    """
+    top = queries.run_query(con, "weakness_evidence", la, since, _EVIDENCE_TOP.format(la="", n=int(n)))
+    return top, queries.run_query(con, "weakness_evidence", la, since, _EVIDENCE_COUNTS.format(la=""))
 
 
 PER_ROW_LA = ("weakness_evidence", "recurring_weaknesses", "school_timeline", "unmatched_documents",
@@ -94,14 +122,31 @@ PER_ROW_LA = ("weakness_evidence", "recurring_weaknesses", "school_timeline", "u
 An LA's answer is the all-LA answer's rows of that LA, in the same order, so a
 run of many pages asks them once (`by_la`) instead of once per page.
 """
+EVIDENCE_COUNTS = "weakness_evidence_counts"
+"""`by_la`'s key for ``weakness_evidence``'s counts (under ``weakness_evidence``: `evidence_rows`' first rows)."""
 
 
-def by_la(con: duckdb.DuckDBPyConnection, since: dt.date | None) -> dict[str, dict[str, pd.DataFrame]]:
-    """`PER_ROW_LA` queries answered once for all LAs: query → lower-case LA → its rows."""
+def by_la(
+    con: duckdb.DuckDBPyConnection, since: dt.date | None, evidence_per_tag: int = ReportParams.evidence_per_tag
+) -> dict[str, dict[str, pd.DataFrame]]:
+    """`PER_ROW_LA` queries answered once for all LAs: query → lower-case LA → its rows.
+
+    For ``weakness_evidence``, `evidence_rows` of each LA (the counts under `EVIDENCE_COUNTS`).
+    """
+
+    def split(df: pd.DataFrame, key: pd.Series) -> dict[str, pd.DataFrame]:
+        return {str(k): g.reset_index(drop=True) for k, g in df.groupby(key, sort=False)}
+
     out = {}
     for name in PER_ROW_LA:
-        df = queries.run_query(con, name, None, since)
-        out[name] = {str(k): g.reset_index(drop=True) for k, g in df.groupby(df["la"].str.lower(), sort=False)}
+        if name == "weakness_evidence":
+            outer = _EVIDENCE_TOP.format(la="lower(la),", n=int(evidence_per_tag))
+            df = queries.run_query(con, name, None, since, outer)
+            counts = queries.run_query(con, name, None, since, _EVIDENCE_COUNTS.format(la="lower(la) AS la_key,"))
+            out[EVIDENCE_COUNTS] = split(counts.drop(columns="la_key"), counts["la_key"])
+        else:
+            df = queries.run_query(con, name, None, since)
+        out[name] = split(df, df["la"].str.lower())
     return out
 
 
@@ -112,6 +157,7 @@ def collect(
     tagger: dict[str, Any] | None = None,
     all_las: Everywhere | None = None,
     answered: dict[str, dict[str, pd.DataFrame]] | None = None,
+    evidence_per_tag: int = ReportParams.evidence_per_tag,
 ) -> ReportData:
     """Answer every named query the report shows, with the same filter.
 
@@ -122,20 +168,27 @@ def collect(
         tagger: the tagger's held-out figures, shown under data quality.
         all_las: the comparison with all LAs for the same ``since``, when the
             caller has it already (a run of every LA computes it once).
-        answered: `by_la` for the same ``since``, when the caller has it.
+        answered: `by_la` for the same ``since`` and ``evidence_per_tag``, when the caller has it.
+        evidence_per_tag: units of each weakness whose rows are fetched (`evidence_rows`).
     """
     exact = la is not None and not any(c in la for c in "%_")  # ILIKE without wildcards is a case-blind equality
 
     def q(name: str) -> pd.DataFrame:
-        if answered is not None and exact and name in answered:
+        if answered is not None and exact and name in answered and name != "weakness_evidence":
             rows = answered[name].get(str(la).lower())
             if rows is not None:
                 return rows
         return queries.run_query(con, name, la, since)
 
-    headline, evidence = q("headline"), q("weakness_evidence")
+    headline = q("headline")
+    evidence = counts = None
+    if answered is not None and exact and EVIDENCE_COUNTS in answered:
+        evidence = answered["weakness_evidence"].get(str(la).lower())
+        counts = answered[EVIDENCE_COUNTS].get(str(la).lower())
+    if evidence is None or counts is None:
+        evidence, counts = evidence_rows(con, la, since, evidence_per_tag)
     if all_las is None:
-        all_las = _everywhere(headline, evidence) if la is None else everywhere(con, since)
+        all_las = _everywhere(headline, counts) if la is None else everywhere(con, since)
     return ReportData(
         la=la,
         since=since,
@@ -144,6 +197,7 @@ def collect(
         category_vs_letters=q("category_vs_letters"),
         recurring=q("recurring_weaknesses"),
         evidence=evidence,
+        evidence_counts=counts,
         schools=q("schools_of_concern"),
         timeline=q("school_timeline"),
         support=q("support_then_outcome"),
@@ -250,12 +304,11 @@ def _headline(d: ReportData) -> Markup:
 
 
 def _tag_order(d: ReportData) -> list[str]:
-    ev = d.evidence
-    if not len(ev):
+    g = d.evidence_counts
+    if not len(g):
         return []
-    g = ev.groupby("tag").agg(schools=("school_key", "nunique"), units=("unit_id", "nunique"))
-    g = g.reset_index().sort_values(["schools", "units", "tag"], ascending=[False, False, True])
-    return list(g["tag"])
+    g = g.sort_values(["schools", "units", "tag"], ascending=[False, False, True])
+    return [str(t) for t in g["tag"]]
 
 
 def _recurring(d: ReportData, params: ReportParams) -> Markup:
@@ -264,7 +317,8 @@ def _recurring(d: ReportData, params: ReportParams) -> Markup:
         return _empty("weaknesses", "Recurring weaknesses", "No weaknesses tagged in this selection.")
     ev = d.evidence
     n_here, n_all = int(d.headline["schools"] or 0), d.everywhere.schools
-    here = ev.groupby("tag")["school_key"].nunique().to_dict()
+    here = dict(zip(d.evidence_counts["tag"], d.evidence_counts["schools"], strict=True))
+    units = dict(zip(d.evidence_counts["tag"], d.evidence_counts["units"], strict=True))
     by_tag = dict(iter(ev.groupby("tag", sort=False)))
     there = d.everywhere.tag_schools
     compare = d.la is not None
@@ -335,7 +389,7 @@ def _recurring(d: ReportData, params: ReportParams) -> Markup:
             el("details", el("summary", "The numbers behind this chart"), grid_table),
         ),
         el("h3", "The evidence"),
-        [_evidence(t, by_tag[t], d, params) for t in tags],
+        [_evidence(t, by_tag[t], int(here[t]), int(units[t]), d, params) for t in tags],
         id="weaknesses",
     )
 
@@ -349,8 +403,10 @@ def _filter_args(d: ReportData) -> str:
     return " ".join(parts)
 
 
-def _evidence(tag: str, rows: pd.DataFrame, d: ReportData, params: ReportParams) -> Markup:
-    n_schools, n_units = rows["school_key"].nunique(), rows["unit_id"].nunique()
+def _evidence(
+    tag: str, rows: pd.DataFrame, n_schools: int, n_units: int, d: ReportData, params: ReportParams
+) -> Markup:
+    """A weakness's evidence list: its first rows (a unit once, `evidence_rows`), and the count of the rest."""
     shown = rows.drop_duplicates("unit_id").head(params.evidence_per_tag)
     items = [
         el(
@@ -803,11 +859,12 @@ class _PageJob:
 def _write_pages(job: _PageJob) -> list[Path]:
     con = queries.connect_read_only(job.warehouse)
     try:
-        answered = by_la(con, job.since) if sum(la is not None for la, _ in job.pages) > 3 else None
+        n = job.params.evidence_per_tag
+        answered = by_la(con, job.since, n) if sum(la is not None for la, _ in job.pages) > 3 else None
         written = []
         for page_la, name in job.pages:
             path = job.out / f"{name}.html"
-            data = collect(con, page_la, job.since, job.tagger, job.all_las, answered)
+            data = collect(con, page_la, job.since, job.tagger, job.all_las, answered, n)
             _write(path, render(data, job.params, job.version))
             written.append(path)
         return written

@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipeline import cli, report
+from pipeline import cli, queries, report
 from pipeline.errors import PipelineError
 from pipeline.markup import PALETTE, Bar, BarRow, Markup, bar_chart, contrast, el, esc, grid_chart
 from pipeline.report import ReportParams, collect, outcome_group, render
@@ -293,6 +293,30 @@ def test_pages_from_the_all_la_answers_equal_pages_from_one_query_per_la(
             one = report.render(report.collect(con, case, since), ReportParams())
             batched = report.render(report.collect(con, case, since, answered=answered), ReportParams())
             assert batched == one, case
+
+
+@pytest.mark.parametrize("la", [None, "Luton", "luton"])
+def test_evidence_rows_are_the_first_units_of_each_tag_and_the_counts_of_all(
+    con: duckdb.DuckDBPyConnection, la: str | None
+) -> None:
+    every = queries.run_query(con, "weakness_evidence", la)  # every row, as the report read it before
+    assert every["tag"].value_counts().max() > 2  # the limit below bites
+    top, counts = report.evidence_rows(con, la, None, 2)
+    want = every.groupby("tag").agg(schools=("school_key", "nunique"), units=("unit_id", "nunique")).reset_index()
+    assert counts.to_dict("records") == want.to_dict("records")
+    for tag, rows in every.groupby("tag"):
+        first = rows.drop_duplicates("unit_id").head(2)
+        assert top.loc[top["tag"] == tag, "unit_id"].tolist() == first["unit_id"].tolist(), tag
+    assert not top.duplicated(["tag", "unit_id"]).any()  # a unit once per tag
+
+
+def test_a_page_quotes_the_first_units_and_counts_the_rest(con: duckdb.DuckDBPyConnection) -> None:
+    html = report.render(report.collect(con, "Luton", None, evidence_per_tag=1), ReportParams(evidence_per_tag=1))
+    every = queries.run_query(con, "weakness_evidence", "Luton")
+    for tag, rows in every.groupby("tag"):
+        more = rows["unit_id"].nunique() - 1
+        if more:
+            assert f"and {more} more" in between(html, f'id="ev-{tag}"', "</details>"), tag
 
 
 def test_page_is_self_contained_and_its_policy_allows_only_its_own_code(con: duckdb.DuckDBPyConnection) -> None:
