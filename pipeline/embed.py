@@ -470,7 +470,8 @@ def _kept(out: Path, kept: set[str]) -> tuple[set[str], set[str]]:
     path = out / "unit_embeddings.parquet"
     if not kept or not path.exists():
         return set(), set()
-    spans = pq.read_table(out / "unit_spans.parquet", columns=["unit_id", "doc_id"])
+    ids = pa.schema([("unit_id", pa.string()), ("doc_id", pa.string())])
+    spans = pq.read_table(out / "unit_spans.parquet", columns=ids.names).cast(ids)  # whatever string type it has
     if not spans.num_rows:  # the kept documents have no units
         return kept, set()
     spans = spans.filter(pc.is_in(spans.column("doc_id"), value_set=pa.array(sorted(kept), pa.string())))

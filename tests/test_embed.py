@@ -336,3 +336,19 @@ def test_a_run_that_fails_mid_way_leaves_the_last_tables_and_cache(
     run(tmp_path, corpus(7))  # the next run completes, staged parts of the failed one ignored
     run(tmp_path, corpus(7), out="fresh")
     assert_same(tmp_path / "embedded", tmp_path / "fresh")
+
+
+def test_tables_rewritten_by_pandas_are_still_kept(tmp_path: Path, cuts: Counting) -> None:
+    """pandas writes strings as large_string: the stage reads its own tables whatever string type they have."""
+    run(tmp_path, corpus(3))
+    for name in ("unit_spans.parquet", "embedded-cache.parquet"):
+        folder = tmp_path / "embedded" / name if name.startswith("unit") else tmp_path / name
+        df = pd.read_parquet(folder)
+        shutil.rmtree(folder) if folder.is_dir() else folder.unlink()
+        df.to_parquet(folder)
+    cuts.items.clear()
+    enc = FakeEncoder(dim=384)
+    assert run(tmp_path, corpus(4), encoder=enc)["documents"] == 1 and [d for d, _ in cuts.items] == ["doc003"]
+    assert enc.calls == [1]  # only doc003's bullet is new: the shared sentences come from the rewritten cache
+    run(tmp_path, corpus(4), out="fresh")
+    assert_same(tmp_path / "embedded", tmp_path / "fresh")
