@@ -14,7 +14,7 @@ from pathlib import Path
 from pipeline import classify, train
 from pipeline.encoder import load_encoder
 from pipeline.ingest import IngestParams, ingest_document
-from pipeline.units import make_nlp
+from pipeline.units import make_nlp, units
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,11 +31,11 @@ def main() -> None:
     for path in sorted((ROOT / "corpus" / "raw").iterdir()):
         doc = ingest_document(str(path), path.read_bytes(), IngestParams())
         docs.append((doc.doc_id, doc.text))
-    per_round = sum(len(classify.units(d, t, nlp)) for d, t in docs)
+    per_round = sum(len(units(d, t, nlp)) for d, t in docs)
     rounds = max(1, args.units // per_round)
     # distinct doc ids per round so that nothing is cached anywhere
     corpus = [(f"{d}-{r}", t + f"\n\nRound {r} of the benchmark text.") for r in range(rounds) for d, t in docs]
-    texts = [u.text for d, t in corpus for u in classify.units(d, t, nlp)]
+    texts = [u.text for d, t in corpus for u in units(d, t, nlp)]
 
     t0 = time.perf_counter()
     enc.encode(texts)
