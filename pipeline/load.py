@@ -19,7 +19,6 @@ whole.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 from collections.abc import Mapping
@@ -75,10 +74,12 @@ def connect(path: Path, params: LoadParams) -> duckdb.DuckDBPyConnection:
     """
     import duckdb
 
-    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", params.memory_limit):
-        raise PipelineError(f"load.memory_limit {params.memory_limit!r}: give a size such as 512MB or 2GiB")
     con = duckdb.connect(str(path))
-    con.execute(f"SET memory_limit = '{params.memory_limit}'")
+    try:
+        queries.set_memory_limit(con, params.memory_limit)
+    except PipelineError:
+        con.close()
+        raise
     return con
 
 

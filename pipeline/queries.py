@@ -428,15 +428,34 @@ def run_query(
     return con.execute(sql if outer is None else f"WITH q AS ({sql}) {outer}", params).df()
 
 
-def connect_read_only(path: Any) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the warehouse, with a message when there is none."""
+def connect_read_only(path: Any, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse, with a message when there is none.
+
+    ``memory_limit``: DuckDB's limit for this connection (`set_memory_limit`); its default when None.
+    """
     from pathlib import Path
 
     import duckdb
 
     if not Path(path).exists():
         raise PipelineError(f"no warehouse at {path}; build it with `dvc repro` (or `make run`)")
-    return duckdb.connect(str(path), read_only=True)
+    con = duckdb.connect(str(path), read_only=True)
+    if memory_limit is not None:
+        set_memory_limit(con, memory_limit)
+    return con
+
+
+def set_memory_limit(con: duckdb.DuckDBPyConnection, value: str) -> None:
+    """Keep DuckDB within ``value`` (e.g. ``512MB``, ``2GiB``): past it, it spills to disk.
+
+    Raises:
+        PipelineError: a size DuckDB would not read.
+    """
+    import re
+
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value):
+        raise PipelineError(f"memory_limit {value!r}: give a size such as 512MB or 2GiB")
+    con.execute(f"SET memory_limit = '{value}'")
 
 
 def render(df: pd.DataFrame, fmt: str) -> str:
