@@ -278,10 +278,9 @@ def run_search(
 
     The query vectors come from the embed stage, so no model is loaded here.
     """
-    import duckdb
-
     from pipeline.embed import read_queries
     from pipeline.errors import PipelineError
+    from pipeline.queries import connect_read_only
     from pipeline.search import evaluate_search, load_index
 
     qe = pd.read_parquet(query_embeddings)
@@ -290,7 +289,7 @@ def run_search(
     missing = [q["query_id"] for q in judged if q["query_id"] not in vectors]
     if missing:
         raise PipelineError(f"queries {missing} have no embedding in {query_embeddings}; re-run the embed stage")
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect_read_only(warehouse, params.memory_limit)
     try:
         index = load_index(con, params)
     finally:

@@ -220,3 +220,15 @@ def test_index_of_a_warehouse_with_a_unit_without_vector_says_so() -> None:
     con.execute("INSERT INTO unit_embeddings VALUES ('u2', 'fake', ?::FLOAT[384])", [[1.0] + [0.0] * 383])
     index = search.load_index(con)
     assert index.vectors.shape == (2, 384) and index.vectors[1, 0] == 1.0
+
+
+def test_vectors_are_streamed_into_the_units_order_whatever_order_they_are_stored_in() -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE unit_embeddings (unit_id VARCHAR, model VARCHAR, vector FLOAT[4])")
+    stored = {"u3": [0, 0, 1, 0], "orphan": [9, 9, 9, 9], "u1": [1, 0, 0, 0], "u2": [0, 1, 0, 0]}
+    for uid, vec in stored.items():  # not in the units' order, and one vector of no unit
+        con.execute("INSERT INTO unit_embeddings VALUES (?, 'fake', ?::FLOAT[4])", [uid, vec])
+    vectors = search._vectors(con, ["u1", "u2", "u3"], rows=1)  # a batch per row
+    assert vectors.tolist() == [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]] and vectors.dtype == np.float32
