@@ -219,11 +219,13 @@ def run(
     """
     params = params or LoadParams()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    tmp = warehouse.with_name(warehouse.name + ".tmp")
+    tmp = warehouse.with_name(warehouse.name + ".loading")
     fp = incremental.fingerprint(LOAD_MODULES)
 
     def fresh_tmp() -> None:
         for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
+            if stale.is_dir():
+                shutil.rmtree(stale)
             stale.unlink(missing_ok=True)
 
     fresh_tmp()

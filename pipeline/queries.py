@@ -456,6 +456,33 @@ def set_memory_limit(con: duckdb.DuckDBPyConnection, value: str) -> None:
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value):
         raise PipelineError(f"memory_limit {value!r}: give a size such as 512MB or 2GiB")
     con.execute(f"SET memory_limit = '{value}'")
+    row = con.execute("SELECT current_setting('temp_directory')").fetchone()
+    if _SPILL is None or row is None or not str(row[0]).startswith(str(_SPILL)):  # connections to one file share it
+        con.execute("SET temp_directory = ?", [str(spill_dir())])
+
+
+_SPILL: Any = None
+"""This process's folder of DuckDB spill folders (made on first use, removed when the process exits)."""
+
+
+def spill_dir() -> Any:
+    """A new, empty folder for a database to spill to, in the system's temporary folder.
+
+    DuckDB's default is ``<database>.tmp`` beside the warehouse, which it
+    leaves behind: it would collide with another reader's, and with the load's
+    own temporary file. Processes forked after the first call share its parent
+    folder, which the first process removes when it exits.
+    """
+    import atexit
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    global _SPILL
+    if _SPILL is None:
+        _SPILL = Path(tempfile.mkdtemp(prefix="ofsted-nlp-duckdb-"))
+        atexit.register(shutil.rmtree, _SPILL, True)
+    return Path(tempfile.mkdtemp(dir=_SPILL))
 
 
 def render(df: pd.DataFrame, fmt: str) -> str:

@@ -109,6 +109,25 @@ def test_the_load_keeps_to_its_memory_limit_and_gives_the_same_rows(tmp_path: Pa
             load.run(sources, tmp_path / "bad.duckdb", params=load.LoadParams(memory_limit=bad))
 
 
+def test_duckdb_spills_away_from_the_warehouse_and_leftovers_beside_it_do_not_stop_a_load(tmp_path: Path) -> None:
+    import tempfile
+
+    from pipeline import queries
+
+    sources, warehouse = write_interim(tmp_path), tmp_path / "w.duckdb"
+    load.run(sources, warehouse)
+    readers = [queries.connect_read_only(warehouse, "64MB") for _ in range(2)]
+    spills = [Path(c.execute("SELECT current_setting('temp_directory')").fetchone()[0]) for c in readers]
+    for c in readers:
+        c.close()
+    assert all(Path(tempfile.gettempdir()) in s.parents and tmp_path not in s.parents for s in spills)
+    # what DuckDB's default spill folder and a killed load leave beside the warehouse
+    for name in ("w.duckdb.tmp", "w.duckdb.loading"):
+        (tmp_path / name).mkdir()
+    load.run(sources, warehouse)
+    assert table_rows(warehouse)["documents"]
+
+
 # ---------------------------------------------------------------- incremental load
 
 
