@@ -115,20 +115,6 @@ def vector_rows(column: pa.ChunkedArray | pa.Array) -> list[np.ndarray]:
     return rows
 
 
-def member(column: pd.Series, values: Collection[str]) -> np.ndarray:
-    """``column.isin(values)`` through a Python set (pandas 3 makes an Arrow scalar of every value: 1 s for 10k)."""
-    wanted = values if isinstance(values, set | frozenset) else set(values)
-    return np.fromiter((v in wanted for v in column.tolist()), dtype=bool, count=len(column))
-
-
-def joined(frames: Sequence[pd.DataFrame | None], table: contracts.Table) -> pd.DataFrame:
-    """The rows of ``frames`` as one frame of ``table`` (empty ones left out, so no column turns to object)."""
-    import pandas as pd
-
-    parts = [f for f in frames if f is not None and len(f)]
-    return pd.concat(parts, ignore_index=True) if parts else contracts.empty(table)
-
-
 def read_cache(path: Path, model: str, keys: Collection[str] | None = None) -> dict[str, np.ndarray]:
     """The cached vectors of one encoder, only those of ``keys`` when given (empty when there is no cache yet)."""
     import pyarrow.parquet as pq
@@ -163,9 +149,12 @@ class VectorCache:
         self.staged.mkdir(parents=True)
         self.new_keys: set[str] = set()
         self.encoded = 0
+        self.parts = 0
 
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors of ``texts`` (``len × dim``): from the cache, or encoded (each distinct missing text once)."""
+        import pyarrow.parquet as pq
+
         wanted = {text_key(t) for t in texts}
         found = read_cache(self.path, self.encoder.name, wanted - self.new_keys)
         found.update(read_cache(self.staged, self.encoder.name, wanted & self.new_keys))
@@ -174,8 +163,9 @@ class VectorCache:
         self.encoded += n
         if n:
             keys = sorted(set(found) - before)
-            part = self.staged / f"part-{len(list(self.staged.glob('*.parquet'))):05d}.parquet"
-            pq_write(vector_table(keys, self.encoder.name, [found[k] for k in keys]), part)
+            table = vector_table(keys, self.encoder.name, [found[k] for k in keys])
+            pq.write_table(table, self.staged / f"part-{self.parts:05d}.parquet", use_dictionary=_DICTIONARY)
+            self.parts += 1
             self.new_keys.update(keys)
         return vecs
 
@@ -193,13 +183,6 @@ class VectorCache:
         tmp.rename(self.path)
         _remove(old)
         _remove(self.staged)
-
-
-def pq_write(table: pa.Table, path: Path) -> None:
-    """Write a vector table to one Parquet file (dictionary-encoded where it pays)."""
-    import pyarrow.parquet as pq
-
-    pq.write_table(table, path, use_dictionary=_DICTIONARY)
 
 
 def _recover(path: Path) -> None:
