@@ -253,10 +253,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     args.metrics.parent.mkdir(parents=True, exist_ok=True)
     args.metrics.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     cv = report["cross_validation"]
-    summary = ", ".join(f"{k} {v['real']['tags']['macro_f1']}" for k, v in cv.items())
-    n_real = next(iter(cv.values()))["real"]["n"] if cv else 0
+    summary = ", ".join(f"{k} {v['tags']['macro_f1']}" for k, v in cv.items())
+    first = next(iter(cv.values()), {"n": 0, "scored": "real"})
     print(
-        f"train: out-of-fold macro-F1 on the {n_real} real units of the train split: {summary}; "
+        f"train: out-of-fold macro-F1 on the {first['n']} {first['scored']} units of the train split: {summary}; "
         f"chose {report['chosen']} -> {args.model}"
     )
     return 0

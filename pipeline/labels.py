@@ -28,7 +28,7 @@ class LabelledUnit:
     start: int
     end: int
     text: str
-    origin: str  # real | synthetic
+    origin: str  # real | synthetic (units of the synthetic fixture letters) | written (hand-written units)
     split: str  # train | test
     tags: tuple[str, ...]
     polarity: str
@@ -40,11 +40,11 @@ def split_of(text: str, origin: str, test_share: float) -> str:
     """The split a newly labelled unit goes to.
 
     Real units go to ``test`` by a hash of their folded text (identical
-    sentences share a split); synthetic units only ever train.
+    sentences share a split); synthetic and written units only ever train.
     """
     if origin != "real":
         return "train"
-    h = int(hashlib.sha256(" ".join(text.lower().split()).encode()).hexdigest()[:8], 16)
+    h = int(hashlib.sha256(_fold(text).encode()).hexdigest()[:8], 16)
     return "test" if h / 0xFFFFFFFF < test_share else "train"
 
 
@@ -102,3 +102,63 @@ def _check(path: Path, n: int, unit: LabelledUnit) -> None:
         problems.append(f"split {unit.split!r} is not one of {SPLITS}")
     if problems:
         raise PipelineError(f"{path}:{n}: " + "; ".join(problems))
+
+
+def add_written(written: Path, text_out: Path, labels: Path) -> tuple[int, int]:
+    """Append hand-written training units to the labels file, with a text file as their evidence.
+
+    ``written`` holds one ``{"text", "tags", "polarity", "support_types", "note"}``
+    object per line (units a labelling agent wrote and labelled, GUIDE.md). Their
+    texts go to ``text_out`` one per line, so each row's offsets point into a file
+    of the repository; the rows are ``origin: written``, ``split: train`` (they
+    never test). A text already in ``labels`` (folded spaces and case, any split)
+    is skipped, so a written unit can never repeat a test unit.
+
+    Returns:
+        Units appended and units skipped as already labelled.
+    """
+    if text_out.exists():
+        raise PipelineError(f"{text_out} exists: its units are labelled already; write new units to a new file")
+    existing = read_labels(labels)
+    seen = {_fold(u.text) for u in existing}
+    rows = [json.loads(line) for line in written.read_text(encoding="utf-8").splitlines() if line.strip()]
+    kept = []
+    for r in rows:
+        key = _fold(r["text"])
+        if key not in seen and "\n" not in r["text"]:
+            seen.add(key)
+            kept.append(r)
+    document = "".join(r["text"] + "\n" for r in kept)
+    doc_id = hashlib.sha256(document.encode("utf-8")).hexdigest()[:16]
+    out, at = [], 0
+    for r in kept:
+        start, end = at, at + len(r["text"])
+        at = end + 1
+        out.append(
+            {
+                "unit_id": hashlib.sha256(f"{doc_id}:{start}:{end}".encode()).hexdigest()[:16],
+                "doc_id": doc_id,
+                "source": text_out.as_posix(),
+                "start": start,
+                "end": end,
+                "kind": "sentence",
+                "text": r["text"],
+                "origin": "written",
+                "split": "train",
+                "tags": sorted(r["tags"]),
+                "polarity": r["polarity"],
+                "support_types": sorted(r["support_types"]),
+                "labelled_by": "writer",
+                "note": r.get("note", ""),
+            }
+        )
+    text_out.parent.mkdir(parents=True, exist_ok=True)
+    text_out.write_text(document, encoding="utf-8")
+    with labels.open("a", encoding="utf-8") as f:
+        f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in out)
+    read_labels(labels)  # the appended rows pass the same checks as every other row
+    return len(out), len(rows) - len(out)
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.lower().split())

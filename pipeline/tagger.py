@@ -150,8 +150,18 @@ class EmbeddingTagger:
             self.vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit(texts)
         return sp.hstack([sp.csr_matrix(dense), self.vectorizer.transform(texts)]).tocsr()
 
-    def fit(self, texts: Sequence[str], emb: np.ndarray, y: np.ndarray, polarity: Sequence[str]) -> EmbeddingTagger:
-        """Fit a classifier per tag (a constant for a tag with no positive example) and one for polarity."""
+    def fit(
+        self,
+        texts: Sequence[str],
+        emb: np.ndarray,
+        y: np.ndarray,
+        polarity: Sequence[str],
+        weights: np.ndarray | None = None,
+    ) -> EmbeddingTagger:
+        """Fit a classifier per tag (a constant for a tag with no positive example) and one for polarity.
+
+        ``weights`` weighs each unit in the loss (all 1 when ``None``).
+        """
         from sklearn.linear_model import LogisticRegression
 
         self.vectorizer = None
@@ -163,13 +173,13 @@ class EmbeddingTagger:
                 self.tag_models.append(float(col[0]) if len(col) else 0.0)
                 continue
             m = LogisticRegression(C=self.C, class_weight="balanced", max_iter=self.max_iter, random_state=self.seed)
-            self.tag_models.append(m.fit(x, col))
+            self.tag_models.append(m.fit(x, col, sample_weight=weights))
         self.polarity_model = LogisticRegression(
             C=self.C,
             class_weight="balanced" if self.polarity_balanced else None,
             max_iter=self.max_iter,
             random_state=self.seed,
-        ).fit(x, list(polarity))
+        ).fit(x, list(polarity), sample_weight=weights)
         return self
 
     def scores(self, texts: Sequence[str], emb: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ import pytest
 from pipeline import classify, train
 from pipeline.contracts import ISSUE_TAGS
 from pipeline.errors import PipelineError
-from pipeline.labels import LabelledUnit, read_labels, split_of
+from pipeline.labels import LabelledUnit, add_written, read_labels, split_of
 from pipeline.tagger import KeywordTagger, best_thresholds, label_matrix, tag_metrics
 from tests.fakes import FakeEncoder
 
@@ -62,6 +62,38 @@ def test_best_threshold_maximises_f1_per_tag() -> None:
     y = np.array([[1, 0], [1, 0], [0, 0], [0, 0]])
     scores = np.array([[0.9, 0.1], [0.35, 0.2], [0.3, 0.3], [0.1, 0.4]])
     assert best_thresholds(y, scores, [0.2, 0.32, 0.5]).tolist() == [0.32, 0.5]  # tag 2 has no positive: 0.5
+
+
+def test_cross_fitted_thresholds_are_never_chosen_on_the_units_they_judge() -> None:
+    rng = np.random.default_rng(0)
+    y = (rng.random((200, len(ISSUE_TAGS))) < 0.2).astype(float)
+    scores = rng.random(y.shape)  # noise: any F1 above chance is a threshold fitted to the units themselves
+    params = train.TrainParams(folds=5, min_tag_n=1)
+    in_sample = tag_metrics(y, scores >= best_thresholds(y, scores, params.grid), 1)["micro_f1"]
+    held_out = tag_metrics(y, train.cross_fitted(y, scores, params), 1)["micro_f1"]
+    assert held_out < in_sample - 0.01
+
+
+def test_cross_validation_scores_real_units_and_trains_on_the_others_in_every_fold() -> None:
+    enc = FakeEncoder()
+    real = tiny_units()
+    written = [
+        LabelledUnit(f"w{i}", "w", "w.txt", 0, 1, f"Staff have been appointed to post number {i}.", "written",
+                     "train", ("staffing",), "neutral", (), "writer")
+        for i in range(10)
+    ]  # fmt: skip
+    units = real + written
+    emb = enc.encode([u.text for u in units])
+    y = label_matrix([u.tags for u in units])
+    pol = [u.polarity for u in units]
+    origin = np.array([u.origin == "real" for u in units])
+    params = train.TrainParams(folds=3, min_tag_n=3)
+    report = train.cross_validate("embedding", [u.text for u in units], emb, y, pol, params, origin)
+    assert report["n"] == len(real) and report["scored"] == "real" and report["polarity"]["n"] == len(real)
+    assert report["tags"]["per_tag"]["staffing"]["n"] == 0  # the written units are never scored
+    assert report["macro_f1_thresholds_in_sample"] >= report["tags"]["macro_f1"]
+    everything = train.cross_validate("embedding", [u.text for u in units], emb, y, pol, params, None)
+    assert everything["n"] == len(units) and everything["scored"] == "all"
 
 
 def test_keyword_baseline_is_transparent() -> None:
@@ -143,6 +175,38 @@ def test_labels_file_is_checked(tmp_path: Path) -> None:
     path.write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n")
     with pytest.raises(PipelineError, match="appears twice"):
         read_labels(path)
+
+
+def test_written_units_point_into_their_text_and_never_repeat_a_labelled_unit(tmp_path: Path) -> None:
+    labels = tmp_path / "units.jsonl"
+    real = {
+        "unit_id": "u1", "doc_id": "d", "source": "x.txt", "start": 0, "end": 20, "text": "Governors lack data.",
+        "origin": "real", "split": "test", "tags": ["governance"], "polarity": "weakness",
+        "support_types": [], "labelled_by": "reader",
+    }  # fmt: skip
+    labels.write_text(json.dumps(real) + "\n")
+    written = tmp_path / "w.jsonl"
+    rows = [
+        {"text": "Phonics is taught well.", "tags": ["english_literacy"], "polarity": "strength",
+         "support_types": [], "note": ""},
+        {"text": "governors  LACK data.", "tags": ["governance"], "polarity": "weakness", "support_types": [],
+         "note": ""},  # the test unit again, folded differently
+        {"text": "A national leader of education supports the head.", "tags": ["senior_leadership"],
+         "polarity": "neutral", "support_types": ["national_leader_of_education"], "note": "hard"},
+        {"text": "Phonics is taught well.", "tags": [], "polarity": "neutral", "support_types": [], "note": ""},
+    ]  # fmt: skip
+    written.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    text_out = tmp_path / "written" / "w.txt"
+    assert add_written(written, text_out, labels) == (2, 2)
+    units = read_labels(labels)
+    assert [u.origin for u in units] == ["real", "written", "written"]
+    document = text_out.read_text(encoding="utf-8")
+    for u in units[1:]:
+        assert document[u.start : u.end] == u.text and u.split == "train" and u.source == text_out.as_posix()
+    assert units[2].support_types == ("national_leader_of_education",)
+    with pytest.raises(PipelineError, match="labelled already"):
+        add_written(written, text_out, labels)
+    assert len(read_labels(labels)) == 3
 
 
 def test_split_is_fixed_by_text_and_synthetic_units_only_train() -> None:
