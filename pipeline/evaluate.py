@@ -173,7 +173,12 @@ def run(warehouse: Path, gold: Path, out: Path, misses_out: Path) -> dict[str, A
 
 
 def score_tagger(
-    test: Sequence[LabelledUnit], vectors: dict[str, np.ndarray], model: TrainedModel, min_n: int, worst_k: int = 3
+    test: Sequence[LabelledUnit],
+    vectors: dict[str, np.ndarray],
+    model: TrainedModel,
+    min_n: int,
+    worst_k: int = 3,
+    resamples: int = 2000,
 ) -> dict[str, Any]:
     """Held-out metrics of the chosen tagger and of every other candidate on the test split.
 
@@ -183,6 +188,7 @@ def score_tagger(
         model: the trained model (the chosen tagger and the other candidates).
         min_n: a tag with fewer positive test units is listed, not averaged.
         worst_k: how many of the worst tags get a confusion breakdown.
+        resamples: bootstrap resamples of the test units for the 95% intervals.
     """
     from collections import Counter
 
@@ -198,14 +204,21 @@ def score_tagger(
     gold_pol = [u.polarity for u in test]
     chosen = str(model.meta["chosen"])
     models: dict[str, Any] = {}
+    preds: dict[str, np.ndarray] = {}
     for name, tagger in {chosen: model.tagger, **model.others}.items():
         scores, pol = predict_with(tagger, texts, emb)
-        pred = scores >= np.asarray(tagger.thresholds)
-        models[name] = {"tags": tag_metrics(y, pred, min_n), "polarity": polarity_metrics(gold_pol, pol)}
-        if name == chosen:
-            chosen_pred = pred
+        preds[name] = scores >= np.asarray(tagger.thresholds)
+        models[name] = {"tags": tag_metrics(y, preds[name], min_n), "polarity": polarity_metrics(gold_pol, pol)}
+    chosen_pred = preds[chosen]
     per = models[chosen]["tags"]["per_tag"]
     scored = [t for t in ISSUE_TAGS if per[t]["n"] >= min_n]
+    columns = [ISSUE_TAGS.index(t) for t in scored]
+    intervals = {name: bootstrap_macro_f1(y[:, columns], p[:, columns], None, resamples) for name, p in preds.items()}
+    versus_keyword = (
+        bootstrap_macro_f1(y[:, columns], chosen_pred[:, columns], preds["keyword"][:, columns], resamples)
+        if "keyword" in preds and chosen != "keyword"
+        else None
+    )
     worst = sorted(scored, key=lambda t: per[t]["f1"])[:worst_k]
     confusion = {}
     for tag in worst:
@@ -238,6 +251,9 @@ def score_tagger(
         "micro_f1": models[chosen]["tags"]["micro_f1"],
         "polarity_accuracy": models[chosen]["polarity"]["accuracy"],
         "keyword_macro_f1": keyword_macro,
+        "macro_f1_ci95": intervals[chosen],
+        "macro_f1_ci95_by_model": intervals,
+        "minus_keyword_macro_f1_ci95": versus_keyword,
         "models": models,
         "worst_tags": confusion,
         "support_types_rules": {
@@ -248,6 +264,34 @@ def score_tagger(
             "n_pred": n_pred,
         },
     }
+
+
+def bootstrap_macro_f1(
+    y: np.ndarray, pred: np.ndarray, baseline: np.ndarray | None, resamples: int, seed: int = 0
+) -> list[float]:
+    """The 95% percentile interval of macro-F1 over ``y``'s columns, resampling units with replacement.
+
+    With ``baseline``, the interval of ``macro-F1(pred) − macro-F1(baseline)`` on
+    the same resamples (paired). The columns are fixed (the tags averaged on the
+    whole test split), so a resample that lacks a tag's positives scores it 0.
+    """
+    rng = np.random.default_rng(seed)
+    yb = y.astype(bool)
+
+    def macro(p: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        pb = p.astype(bool)
+        tp = (yb[idx] & pb[idx]).sum(axis=1)
+        fp = (~yb[idx] & pb[idx]).sum(axis=1)
+        fn = (yb[idx] & ~pb[idx]).sum(axis=1)
+        denom = 2 * tp + fp + fn
+        f1 = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+        out: np.ndarray = f1.mean(axis=1)
+        return out
+
+    idx = rng.integers(0, len(y), size=(resamples, len(y)))
+    stat = macro(pred, idx) - (macro(baseline, idx) if baseline is not None else 0.0)
+    lo, hi = np.percentile(stat, [2.5, 97.5])
+    return [round(float(lo), 4), round(float(hi), 4)]
 
 
 def run_tagger(
@@ -262,7 +306,13 @@ def run_tagger(
     test = [u for u in read_labels(labels) if u.split == "test"]
     df = pd.read_parquet(embeddings)
     vectors = {k: np.asarray(v, dtype=np.float32) for k, v in zip(df["text_key"], df["vector"], strict=True)}
-    metrics = score_tagger(test, vectors, load(model_dir), int(params.get("min_test_n", 5)))
+    metrics = score_tagger(
+        test,
+        vectors,
+        load(model_dir),
+        int(params.get("min_test_n", 5)),
+        resamples=int(params.get("bootstrap_resamples", 2000)),
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     per = metrics["models"][metrics["chosen"]]["tags"]["per_tag"]

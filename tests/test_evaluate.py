@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from pipeline.evaluate import predictions_from_warehouse, score
+import numpy as np
+from sklearn.metrics import f1_score
+
+from pipeline import train
+from pipeline.evaluate import bootstrap_macro_f1, predictions_from_warehouse, score, score_tagger
+from tests.fakes import FakeEncoder
+from tests.test_train import tiny_units
 
 GOLD = [
     {
@@ -60,3 +67,31 @@ def test_predictions_read_letters_only(sample_warehouse: Path) -> None:
     predictions = predictions_from_warehouse(sample_warehouse)
     assert sorted(predictions) == ["000_9679ccaa734ab79b.txt", "001_7962ccb6ef7c9504.txt", "002_ac7e3850505a210e.txt"]
     assert sum(len(p["recommendations"]) for p in predictions.values()) == 9
+
+
+def test_bootstrap_interval_of_macro_f1_and_of_a_paired_difference() -> None:
+    rng = np.random.default_rng(1)
+    y = (rng.random((150, 4)) < 0.3).astype(float)
+    assert bootstrap_macro_f1(y, y, None, 500) == [1.0, 1.0]
+    noisy = np.where(rng.random(y.shape) < 0.2, 1 - y, y)
+    assert bootstrap_macro_f1(y, noisy, noisy, 500) == [0.0, 0.0]  # paired: the same predictions never differ
+    lo, hi = bootstrap_macro_f1(y, noisy, None, 500)
+    point = float(np.mean([f1_score(y[:, j], noisy[:, j]) for j in range(4)]))
+    assert lo < point < hi and hi - lo < 0.3
+    d_lo, d_hi = bootstrap_macro_f1(y, y, noisy, 500)
+    assert 0 < d_lo < d_hi  # perfect beats noisy on every resample
+
+
+def test_score_tagger_reports_every_candidate_with_intervals() -> None:
+    enc = FakeEncoder()
+    units = tiny_units()
+    model, _ = train.fit(units, enc.encode([u.text for u in units]), train.TrainParams(folds=3, min_tag_n=3), "fake")
+    test = [replace(u, text=u.text + " again", split="test") for u in units]
+    vectors = {train.text_key(u.text): v for u, v in zip(test, enc.encode([u.text for u in test]), strict=True)}
+    m = score_tagger(test, vectors, model, min_n=3, resamples=200)
+    assert set(m["macro_f1_ci95_by_model"]) == set(train.CANDIDATES) and m["n_test_units"] == len(test)
+    lo, hi = m["macro_f1_ci95"]
+    assert lo <= m["macro_f1"] <= hi
+    if m["chosen"] != "keyword":
+        d_lo, d_hi = m["minus_keyword_macro_f1_ci95"]
+        assert d_lo <= m["macro_f1"] - m["keyword_macro_f1"] <= d_hi
