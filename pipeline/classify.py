@@ -20,7 +20,6 @@ from pipeline.contracts import ISSUE_TAGS
 from pipeline.embed import embed_texts, embedding_rows, unit_spans
 from pipeline.encoder import Encoder
 from pipeline.errors import PipelineError
-from pipeline.support import find_support
 from pipeline.train import TrainedModel
 
 if TYPE_CHECKING:
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
 def classify_texts(texts: Sequence[str], model: TrainedModel, encoder: Encoder) -> list[dict[str, Any]]:
     """Tags (with scores, best first), polarity and support types of each text, in input order."""
     emb = encoder.encode(list(texts))
-    scores, polarity = model.predict(texts, emb)
+    scores, polarity, support = model.predict(texts, emb)
     out = []
     for i, text in enumerate(texts):
         tags = [
@@ -46,7 +45,7 @@ def classify_texts(texts: Sequence[str], model: TrainedModel, encoder: Encoder) 
                 "text": text,
                 "tags": tags,
                 "polarity": polarity[i],
-                "support_types": [t for t, _ in find_support(text)],
+                "support_types": support[i],
             }
         )
     return out
@@ -90,12 +89,8 @@ def classify_spans(
     if not spans:
         return [], []
     texts = [r["text"] for r in spans]
-    scores, polarity = model.predict(texts, np.stack([vectors[r["unit_id"]] for r in spans]))
-    return _rows(spans, scores, polarity, [_support(t) for t in texts], model)
-
-
-def _support(text: str) -> list[str]:
-    return [t for t, _ in find_support(text)]
+    scores, polarity, support = model.predict(texts, np.stack([vectors[r["unit_id"]] for r in spans]))
+    return _rows(spans, scores, polarity, support, model)
 
 
 def _rows(
@@ -307,8 +302,8 @@ def _classify_batch(item: tuple[pd.DataFrame, np.ndarray, np.ndarray]) -> tuple[
         raise PipelineError("classify: no model in this worker process (it must be forked from classify_stored)")
     spans, vecs, pos = item
     texts = [str(t) for t in spans["text"]]
-    scores, polarity = _MODEL.predict(texts, vecs)
-    unit_rows, issue_rows = _rows(records(spans), scores, polarity, [_support(t) for t in texts], _MODEL)
+    scores, polarity, support = _MODEL.predict(texts, vecs)
+    unit_rows, issue_rows = _rows(records(spans), scores, polarity, support, _MODEL)
     units = contracts.frame(contracts.UNITS, unit_rows).drop(columns="text")  # the caller has it: not sent back
     issues = contracts.frame(contracts.ISSUES, issue_rows)
     units["_pos"] = pos

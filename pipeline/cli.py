@@ -206,7 +206,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         )  # fmt: skip
         print(
             f"evaluate: tagger {t['chosen']} on {t['n_test_units']} held-out units: macro-F1 {t['macro_f1']} "
-            f"(keyword baseline {t['keyword_macro_f1']}), polarity accuracy {t['polarity_accuracy']} "
+            f"(keyword baseline {t['keyword_macro_f1']}), polarity accuracy {t['polarity_accuracy']}; "
+            f"support types F1 {t['support_types_model']['f1']} (rules alone {t['support_types_rules']['f1']}) "
             f"-> {args.tagger_out}"
         )
         summary["tagger"] = {
@@ -217,6 +218,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "polarity_accuracy": t["polarity_accuracy"],
             "keyword_macro_f1": t["keyword_macro_f1"],
             "support_types_rules_f1": t["support_types_rules"]["f1"],
+            "support_types_f1": t["support_types_model"]["f1"],
         }
     if args.search_queries:
         from pipeline.search import SearchParams

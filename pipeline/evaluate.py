@@ -235,9 +235,7 @@ def score_tagger(
         }
     gold_support = [set(u.support_types) for u in test]
     rule_support = [{t for t, _ in find_support(u.text)} for u in test]
-    tp = sum(len(g & p) for g, p in zip(gold_support, rule_support, strict=True))
-    n_pred, n_gold = sum(map(len, rule_support)), sum(map(len, gold_support))
-    sp, sr = (tp / n_pred if n_pred else 0.0), (tp / n_gold if n_gold else 0.0)
+    model_support = [set(types) for types in model.predict(texts, emb)[2]]
     keyword_macro = models.get("keyword", {}).get("tags", {}).get("macro_f1")
     return {
         "note": (
@@ -256,13 +254,25 @@ def score_tagger(
         "minus_keyword_macro_f1_ci95": versus_keyword,
         "models": models,
         "worst_tags": confusion,
-        "support_types_rules": {
-            "precision": round(sp, 4),
-            "recall": round(sr, 4),
-            "f1": round(2 * sp * sr / (sp + sr), 4) if sp + sr else 0.0,
-            "n_gold": n_gold,
-            "n_pred": n_pred,
+        "support_types_rules": _set_prf(gold_support, rule_support),
+        "support_types_model": {
+            **_set_prf(gold_support, model_support),
+            "learned_types": sorted(model.support.models),
         },
+    }
+
+
+def _set_prf(gold: Sequence[set[str]], pred: Sequence[set[str]]) -> dict[str, Any]:
+    """Micro precision, recall and F1 of predicted label sets against gold ones."""
+    tp = sum(len(g & p) for g, p in zip(gold, pred, strict=True))
+    n_pred, n_gold = sum(map(len, pred)), sum(map(len, gold))
+    sp, sr = (tp / n_pred if n_pred else 0.0), (tp / n_gold if n_gold else 0.0)
+    return {
+        "precision": round(sp, 4),
+        "recall": round(sr, 4),
+        "f1": round(2 * sp * sr / (sp + sr), 4) if sp + sr else 0.0,
+        "n_gold": n_gold,
+        "n_pred": n_pred,
     }
 
 

@@ -117,6 +117,8 @@ def add_written(written: Path, text_out: Path, labels: Path) -> tuple[int, int]:
     Returns:
         Units appended and units skipped as already labelled.
     """
+    from pipeline.units import unit_id_of
+
     if text_out.exists():
         raise PipelineError(f"{text_out} exists: its units are labelled already; write new units to a new file")
     existing = read_labels(labels)
@@ -136,7 +138,7 @@ def add_written(written: Path, text_out: Path, labels: Path) -> tuple[int, int]:
         at = end + 1
         out.append(
             {
-                "unit_id": hashlib.sha256(f"{doc_id}:{start}:{end}".encode()).hexdigest()[:16],
+                "unit_id": unit_id_of(doc_id, start, end),
                 "doc_id": doc_id,
                 "source": text_out.as_posix(),
                 "start": start,

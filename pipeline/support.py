@@ -1,9 +1,10 @@
 """Rules that name the external support in a sentence (taxonomy ``support_type``).
 
-A first, transparent set of rules; the classifier of a later stage may replace
-them where it does better. Each rule is a pattern and the words of a more
-specific rule are removed before a more general one looks (so "consultant
-governor" is governance support, not an LA consultant).
+A transparent set of rules. `pipeline.train.support_choice` replaces a type's
+rule with a classifier where cross-validation finds it better (the model's
+`SupportModel`); the other types keep their rule. Each rule is a pattern, and
+the words of a more specific rule are removed before a more general one looks
+(so "consultant governor" is governance support, not an LA consultant).
 """
 
 from __future__ import annotations

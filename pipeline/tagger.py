@@ -196,8 +196,11 @@ class EmbeddingTagger:
         """`scores` and `polarity` from one feature matrix (the keyword searches run once per unit)."""
         if not len(texts):
             return np.zeros((0, len(self.tag_models))), []
-        x = self.features(texts, emb)
-        return self._scores(x, len(texts)), self._polarity(x)
+        return self.predict_features(self.features(texts, emb))
+
+    def predict_features(self, x: Any) -> tuple[np.ndarray, list[str]]:
+        """`scores` and `polarity` of a feature matrix made by `features`."""
+        return self._scores(x, x.shape[0]), self._polarity(x)
 
     def _scores(self, x: Any, n: int) -> np.ndarray:
         out = np.zeros((n, len(self.tag_models)))
@@ -207,6 +210,43 @@ class EmbeddingTagger:
 
     def _polarity(self, x: Any) -> list[str]:
         return [str(p) for p in self.polarity_model.predict(x)]
+
+
+@dataclass
+class SupportModel:
+    """Support types of units: the rules of `pipeline.support`, except for the types in ``models``.
+
+    For those, chosen by `pipeline.train` where cross-validation found it better
+    than the rules, a logistic regression on the tagger's features decides
+    (probability ≥ 0.5) and the rule for that type is not used.
+    """
+
+    models: dict[str, Any] = field(default_factory=dict)
+
+    def predict(self, texts: Sequence[str], x: Any) -> list[list[str]]:
+        """The support types of each text: rule types first (in rule order), then learned ones."""
+        from pipeline.support import find_support
+
+        learned = {t: m.predict_proba(x)[:, 1] >= 0.5 for t, m in self.models.items()} if len(texts) else {}
+        return [
+            [t for t, _ in find_support(text) if t not in self.models] + [t for t in self.models if learned[t][i]]
+            for i, text in enumerate(texts)
+        ]
+
+
+def fit_support(
+    x: Any, y: np.ndarray, types: Sequence[str], weights: np.ndarray | None, C: float, seed: int
+) -> dict[str, Any]:
+    """One balanced logistic regression per support type (columns of ``y`` in ``types`` order)."""
+    from sklearn.linear_model import LogisticRegression
+
+    return {
+        t: LogisticRegression(C=C, class_weight="balanced", max_iter=3000, random_state=seed).fit(
+            x, y[:, j], sample_weight=weights
+        )
+        for j, t in enumerate(types)
+        if 0 < y[:, j].sum() < len(y)
+    }
 
 
 def best_thresholds(y: np.ndarray, scores: np.ndarray, grid: Sequence[float]) -> np.ndarray:

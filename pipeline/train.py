@@ -25,14 +25,16 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.contracts import ISSUE_TAGS
+from pipeline.contracts import ISSUE_TAGS, SUPPORT_TYPES
 from pipeline.encoder import Encoder
 from pipeline.errors import PipelineError
 from pipeline.labels import LabelledUnit
 from pipeline.tagger import (
     EmbeddingTagger,
     KeywordTagger,
+    SupportModel,
     best_thresholds,
+    fit_support,
     label_matrix,
     polarity_metrics,
     tag_metrics,
@@ -73,10 +75,17 @@ class TrainedModel:
     meta: dict[str, Any] = field(default_factory=dict)
     others: dict[str, KeywordTagger | EmbeddingTagger] = field(default_factory=dict)
     """The candidates not chosen, fitted the same way, kept so `evaluate` can compare them on test."""
+    support: SupportModel = field(default_factory=SupportModel)
+    """Support types: the rules, and a classifier for the types where it did better (`support_choice`)."""
 
-    def predict(self, texts: Sequence[str], emb: np.ndarray) -> tuple[np.ndarray, list[str]]:
-        """Tag scores (``n × len(ISSUE_TAGS)``) and polarities."""
-        return predict_with(self.tagger, texts, emb)
+    def predict(self, texts: Sequence[str], emb: np.ndarray) -> tuple[np.ndarray, list[str], list[list[str]]]:
+        """Tag scores (``n × len(ISSUE_TAGS)``), polarities and support types, from one feature matrix."""
+        if isinstance(self.tagger, KeywordTagger) or not len(texts):
+            scores, polarity = predict_with(self.tagger, texts, emb)
+            return scores, polarity, self.support.predict(texts, None)
+        x = self.tagger.features(texts, emb)
+        scores, polarity = self.tagger.predict_features(x)
+        return scores, polarity, self.support.predict(texts, x)
 
     @property
     def thresholds(self) -> np.ndarray:
@@ -189,6 +198,80 @@ def cross_fitted(y: np.ndarray, scores: np.ndarray, params: TrainParams) -> np.n
     return pred
 
 
+def support_choice(
+    name: str,
+    units: Sequence[LabelledUnit],
+    emb: np.ndarray,
+    params: TrainParams,
+    weights: np.ndarray,
+) -> dict[str, Any]:
+    """Per support type, the rules or a classifier on candidate ``name``'s features, by cross-validation.
+
+    The folds are those of `cross_validate` (real units scored; the others train
+    in every fold). A type goes to the classifier when it has at least
+    ``min_tag_n`` real positives and its out-of-fold F1 beats the rules' F1 on
+    the same units; ``chosen`` is micro-averaged over that mix, chosen on the
+    same scores (so it flatters the mix a little).
+    """
+    from sklearn.model_selection import KFold
+
+    from pipeline.support import find_support
+
+    types, y = support_matrix(units)
+    texts = [u.text for u in units]
+    real = np.array([u.origin == "real" for u in units])
+    mask = real if real.any() else np.ones(len(units), dtype=bool)
+    scored, others = np.flatnonzero(mask), np.flatnonzero(~mask)
+    learned = np.zeros((len(scored), len(types)), dtype=bool)
+    for tr, va in KFold(params.folds, shuffle=True, random_state=params.seed).split(scored):
+        fit_on = np.concatenate([scored[tr], others])
+        tagger = make_tagger(name, params)
+        assert isinstance(tagger, EmbeddingTagger)
+        x_fit = tagger.features([texts[i] for i in fit_on], emb[fit_on])
+        x_va = tagger.features([texts[i] for i in scored[va]], emb[scored[va]])
+        models = fit_support(x_fit, y[fit_on], types, weights[fit_on], params.C, params.seed)
+        for j, t in enumerate(types):
+            if t in models:
+                learned[va, j] = models[t].predict_proba(x_va)[:, 1] >= 0.5
+    ys = y[scored].astype(bool)
+    rules = np.array([[t in {s for s, _ in find_support(texts[i])} for t in types] for i in scored.tolist()])
+    rules = rules.reshape(len(scored), len(types))
+    per = {}
+    for j, t in enumerate(types):
+        r, c = _prf(ys[:, j], rules[:, j]), _prf(ys[:, j], learned[:, j])
+        use = "classifier" if r["n"] >= params.min_tag_n and c["f1"] > r["f1"] else "rules"
+        per[t] = {"n": r["n"], "rules": r, "classifier": c, "use": use}
+    mix = np.where([per[t]["use"] == "classifier" for t in types], learned, rules)
+    return {
+        "n_units": len(scored),
+        "per_type": per,
+        "rules": _prf(ys.ravel(), rules.ravel()),
+        "classifier": _prf(ys.ravel(), learned.ravel()),
+        "chosen": _prf(ys.ravel(), mix.ravel()),
+        "learned": [t for t in types if per[t]["use"] == "classifier"],
+    }
+
+
+def support_matrix(units: Sequence[LabelledUnit]) -> tuple[list[str], np.ndarray]:
+    """The support type ids (sorted) and a ``units × types`` 0/1 matrix of each unit's support types."""
+    types = sorted(SUPPORT_TYPES)
+    return types, np.array([[t in u.support_types for t in types] for u in units], dtype=int).reshape(
+        len(units), len(types)
+    )
+
+
+def _prf(y: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
+    tp, fp, fn = int((y & pred).sum()), int((~y & pred).sum()), int((y & ~pred).sum())
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {
+        "n": tp + fn,
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
+    }
+
+
 def unit_weights(units: Sequence[LabelledUnit], params: TrainParams) -> np.ndarray:
     """Each unit's weight in the loss: ``written_weight`` for hand-written units, 1 for the rest."""
     return np.array([params.written_weight if u.origin == "written" else 1.0 for u in units])
@@ -218,6 +301,24 @@ def fit(
             tagger.fit(texts, emb, y, polarity, weights)
             tagger.thresholds = np.array([report[name]["thresholds"][t] for t in ISSUE_TAGS])
         fitted[name] = tagger
+    support = SupportModel()
+    support_report: dict[str, Any] = {}
+    chosen_tagger = fitted[chosen]
+    if isinstance(chosen_tagger, EmbeddingTagger):
+        support_report = support_choice(chosen, units, emb, params, weights)
+        if support_report["learned"]:
+            types, y_support = support_matrix(units)
+            cols = [types.index(t) for t in support_report["learned"]]
+            support = SupportModel(
+                fit_support(
+                    chosen_tagger.features(texts, emb),
+                    y_support[:, cols],
+                    support_report["learned"],
+                    weights,
+                    params.C,
+                    params.seed,
+                )
+            )
     digest = hashlib.sha256(
         json.dumps(
             {"units": [(u.unit_id, u.tags, u.polarity) for u in units], "params": repr(params), "chosen": chosen}
@@ -232,9 +333,11 @@ def fit(
         "n_train_by_origin": {o: sum(u.origin == o for u in units) for o in sorted({u.origin for u in units})},
         "n_train_per_tag": {t: int(v) for t, v in zip(ISSUE_TAGS, y.sum(axis=0), strict=True)},
         "encoder": encoder_name,
+        "support": support_report,
     }
     others = {k: v for k, v in fitted.items() if k != chosen}
-    return TrainedModel(fitted[chosen], encoder_name, f"{chosen}-{digest}", meta, others), report
+    model = TrainedModel(fitted[chosen], encoder_name, f"{chosen}-{digest}", meta, others, support)
+    return model, report
 
 
 def save(model: TrainedModel, folder: Path) -> None:
@@ -283,4 +386,9 @@ def run(
     pd.DataFrame({"text_key": list(vectors), "vector": [v.tolist() for v in vectors.values()]}).to_parquet(
         embeddings_out, index=False
     )
-    return {"chosen": model.meta["chosen"], "version": model.version, "cross_validation": report}
+    return {
+        "chosen": model.meta["chosen"],
+        "version": model.version,
+        "cross_validation": report,
+        "support": model.meta["support"],
+    }

@@ -299,6 +299,6 @@ def test_predict_builds_features_once_and_gives_the_scores_of_separate_calls(
     before_scores, before_polarity = model.tagger.scores(texts, emb), model.tagger.polarity(texts, emb)
     calls = Counting(tagger.cue_features)
     monkeypatch.setattr(tagger, "cue_features", calls)
-    scores, polarity = model.predict(texts, emb)
+    scores, polarity, _ = model.predict(texts, emb)
     assert len(calls.items) == 1
     assert np.array_equal(scores, before_scores) and polarity == before_polarity

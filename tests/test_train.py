@@ -129,6 +129,34 @@ def test_train_save_load_classify_end_to_end(tmp_path: Path) -> None:
     assert set(gov) == {"text", "tags", "polarity", "support_types"}
 
 
+def test_a_support_classifier_replaces_the_rules_only_where_it_does_better() -> None:
+    enc = FakeEncoder()
+    extra = []
+    for k in range(8):
+        extra += [
+            (
+                f"The Quillon programme trained teachers in phonics, cohort {k}.",
+                ["english_literacy"],
+                ("other_external",),
+            ),
+            (f"A national leader of education visited the school in week {k}.", [], ("national_leader_of_education",)),
+            (f"Teachers planned lessons together in week {k}.", ["teaching_quality"], ()),
+        ]
+    units = tiny_units() + [
+        LabelledUnit(f"s{i}", "d", "x.txt", 0, len(t), t, "real", "train", tuple(tags), "neutral", support, "t")
+        for i, (t, tags, support) in enumerate(extra)
+    ]
+    emb = enc.encode([u.text for u in units])
+    model, _ = train.fit(units, emb, train.TrainParams(folds=3, min_tag_n=3), enc.name)
+    choice = model.meta["support"]["per_type"]
+    assert choice["other_external"]["use"] == "classifier" and choice["other_external"]["rules"]["f1"] == 0.0
+    assert choice["national_leader_of_education"]["use"] == "rules"  # the rule is already perfect
+    assert sorted(model.support.models) == model.meta["support"]["learned"] == ["other_external"]
+    texts = ["The Quillon programme trained teachers in phonics again.", "A national leader of education advised us."]
+    [quillon, nle] = model.predict(texts, enc.encode(texts))[2]
+    assert quillon == ["other_external"] and nle == ["national_leader_of_education"]
+
+
 def test_two_fits_give_the_same_model() -> None:
     enc = FakeEncoder()
     units = tiny_units()
