@@ -263,7 +263,7 @@ UNITS = Table(
         _c("start", "BIGINT", "offset in documents.text"),
         _c("end", "BIGINT", "end offset (exclusive)"),
         _c("polarity", "VARCHAR", "weakness, strength or neutral (the classifier's)"),
-        _c("support_types", "VARCHAR[]", "taxonomy support_type ids the unit names (rules)"),
+        _c("support_types", "VARCHAR[]", "support_type ids the unit names (rules; for some types a classifier)"),
         _c("model_version", "VARCHAR", "the tagger that classified it (models/tagger/meta.json)"),
     ),
     ("unit_id",),
