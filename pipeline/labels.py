@@ -125,9 +125,11 @@ def add_written(written: Path, text_out: Path, labels: Path) -> tuple[int, int]:
     seen = {_fold(u.text) for u in existing}
     rows = [json.loads(line) for line in written.read_text(encoding="utf-8").splitlines() if line.strip()]
     kept = []
-    for r in rows:
+    for n, r in enumerate(rows, 1):
+        if "\n" in r["text"]:
+            raise PipelineError(f"{written}: unit {n} has a line break; a written unit is one line of {text_out}")
         key = _fold(r["text"])
-        if key not in seen and "\n" not in r["text"]:
+        if key not in seen:
             seen.add(key)
             kept.append(r)
     document = "".join(r["text"] + "\n" for r in kept)

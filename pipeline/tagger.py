@@ -283,31 +283,31 @@ def tag_metrics(y: np.ndarray, pred: np.ndarray, min_n: int) -> dict[str, Any]:
     A tag with fewer than ``min_n`` positive units is listed under
     ``too_few_examples`` and left out of the macro average, never hidden.
     """
-    per: dict[str, dict[str, float | int]] = {}
-    tp_all = fp_all = fn_all = 0.0
-    for j, tag in enumerate(ISSUE_TAGS):
-        yt, pt = y[:, j].astype(bool), pred[:, j].astype(bool)
-        tp, fp, fn = float((yt & pt).sum()), float((~yt & pt).sum()), float((yt & ~pt).sum())
-        tp_all, fp_all, fn_all = tp_all + tp, fp_all + fp, fn_all + fn
-        p = tp / (tp + fp) if tp + fp else 0.0
-        r = tp / (tp + fn) if tp + fn else 0.0
-        per[tag] = {
-            "n": int(yt.sum()),
-            "precision": round(p, 4),
-            "recall": round(r, 4),
-            "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4),
-        }
+    per = {tag: prf(y[:, j], pred[:, j]) for j, tag in enumerate(ISSUE_TAGS)}
     scored = [t for t in ISSUE_TAGS if per[t]["n"] >= min_n]
-    micro_p = tp_all / (tp_all + fp_all) if tp_all + fp_all else 0.0
-    micro_r = tp_all / (tp_all + fn_all) if tp_all + fn_all else 0.0
+    micro = prf(y, pred)
     return {
         "per_tag": per,
         "macro_f1": round(float(np.mean([per[t]["f1"] for t in scored])), 4) if scored else 0.0,
         "n_tags_in_macro": len(scored),
         "too_few_examples": {t: per[t]["n"] for t in ISSUE_TAGS if t not in scored},
-        "micro_f1": round(2 * micro_p * micro_r / (micro_p + micro_r), 4) if micro_p + micro_r else 0.0,
-        "micro_precision": round(micro_p, 4),
-        "micro_recall": round(micro_r, 4),
+        "micro_f1": micro["f1"],
+        "micro_precision": micro["precision"],
+        "micro_recall": micro["recall"],
+    }
+
+
+def prf(y: np.ndarray, pred: np.ndarray) -> dict[str, float | int]:
+    """Support n, precision, recall and F1 of 0/1 decisions ``pred`` against ``y`` (any shape, pooled)."""
+    yt, pt = np.asarray(y).astype(bool), np.asarray(pred).astype(bool)
+    tp, fp, fn = float((yt & pt).sum()), float((~yt & pt).sum()), float((yt & ~pt).sum())
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {
+        "n": int(yt.sum()),
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4),
     }
 
 

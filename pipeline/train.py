@@ -37,6 +37,7 @@ from pipeline.tagger import (
     fit_support,
     label_matrix,
     polarity_metrics,
+    prf,
     tag_metrics,
 )
 
@@ -143,11 +144,8 @@ def cross_validate(
     chosen without it (`cross_fitted`), so the threshold choice does not
     flatter them (``macro_f1_thresholds_in_sample`` gives the flattered figure).
     """
-    from sklearn.model_selection import KFold
-
     by_origin = real is not None and bool(real.any())
-    mask = real if real is not None and by_origin else np.ones(len(texts), dtype=bool)
-    scored, others = np.flatnonzero(mask), np.flatnonzero(~mask)
+    scored, folds = real_folds(real, len(texts), params)
     ys, pol_s = y[scored], [polarity[i] for i in scored.tolist()]
     if name == "keyword":
         kw = KeywordTagger()
@@ -158,8 +156,7 @@ def cross_validate(
     else:
         scores = np.zeros_like(ys, dtype=float)
         pol = [""] * len(scored)
-        for tr, va in KFold(params.folds, shuffle=True, random_state=params.seed).split(scored):
-            fit_on = np.concatenate([scored[tr], others])
+        for fit_on, va in folds:
             tagger = make_tagger(name, params)
             assert isinstance(tagger, EmbeddingTagger)
             tagger.fit(
@@ -184,6 +181,22 @@ def cross_validate(
         "polarity": polarity_metrics(pol_s, pol),
         "thresholds": {t: float(v) for t, v in zip(ISSUE_TAGS, thresholds, strict=True)},
     }
+
+
+def real_folds(
+    real: np.ndarray | None, n: int, params: TrainParams
+) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """The units cross-validation scores and its folds: ``(fit_on, positions in scored)`` per fold.
+
+    The real units are scored (all units when ``real`` is None or none is
+    real); the other units are in every fold's ``fit_on``.
+    """
+    from sklearn.model_selection import KFold
+
+    mask = real if real is not None and real.any() else np.ones(n, dtype=bool)
+    scored, others = np.flatnonzero(mask), np.flatnonzero(~mask)
+    folds = KFold(params.folds, shuffle=True, random_state=params.seed).split(scored)
+    return scored, [(np.concatenate([scored[tr], others]), va) for tr, va in folds]
 
 
 def cross_fitted(y: np.ndarray, scores: np.ndarray, params: TrainParams) -> np.ndarray:
@@ -213,18 +226,13 @@ def support_choice(
     the same units; ``chosen`` is micro-averaged over that mix, chosen on the
     same scores (so it flatters the mix a little).
     """
-    from sklearn.model_selection import KFold
-
     from pipeline.support import find_support
 
     types, y = support_matrix(units)
     texts = [u.text for u in units]
-    real = np.array([u.origin == "real" for u in units])
-    mask = real if real.any() else np.ones(len(units), dtype=bool)
-    scored, others = np.flatnonzero(mask), np.flatnonzero(~mask)
+    scored, folds = real_folds(np.array([u.origin == "real" for u in units]), len(units), params)
     learned = np.zeros((len(scored), len(types)), dtype=bool)
-    for tr, va in KFold(params.folds, shuffle=True, random_state=params.seed).split(scored):
-        fit_on = np.concatenate([scored[tr], others])
+    for fit_on, va in folds:
         tagger = make_tagger(name, params)
         assert isinstance(tagger, EmbeddingTagger)
         x_fit = tagger.features([texts[i] for i in fit_on], emb[fit_on])
@@ -238,16 +246,16 @@ def support_choice(
     rules = rules.reshape(len(scored), len(types))
     per = {}
     for j, t in enumerate(types):
-        r, c = _prf(ys[:, j], rules[:, j]), _prf(ys[:, j], learned[:, j])
+        r, c = prf(ys[:, j], rules[:, j]), prf(ys[:, j], learned[:, j])
         use = "classifier" if r["n"] >= params.min_tag_n and c["f1"] > r["f1"] else "rules"
         per[t] = {"n": r["n"], "rules": r, "classifier": c, "use": use}
     mix = np.where([per[t]["use"] == "classifier" for t in types], learned, rules)
     return {
         "n_units": len(scored),
         "per_type": per,
-        "rules": _prf(ys.ravel(), rules.ravel()),
-        "classifier": _prf(ys.ravel(), learned.ravel()),
-        "chosen": _prf(ys.ravel(), mix.ravel()),
+        "rules": prf(ys, rules),
+        "classifier": prf(ys, learned),
+        "chosen": prf(ys, mix),
         "learned": [t for t in types if per[t]["use"] == "classifier"],
     }
 
@@ -258,18 +266,6 @@ def support_matrix(units: Sequence[LabelledUnit]) -> tuple[list[str], np.ndarray
     return types, np.array([[t in u.support_types for t in types] for u in units], dtype=int).reshape(
         len(units), len(types)
     )
-
-
-def _prf(y: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
-    tp, fp, fn = int((y & pred).sum()), int((~y & pred).sum()), int((y & ~pred).sum())
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return {
-        "n": tp + fn,
-        "precision": round(p, 4),
-        "recall": round(r, 4),
-        "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
-    }
 
 
 def unit_weights(units: Sequence[LabelledUnit], params: TrainParams) -> np.ndarray:

@@ -235,6 +235,10 @@ def test_written_units_point_into_their_text_and_never_repeat_a_labelled_unit(tm
     with pytest.raises(PipelineError, match="labelled already"):
         add_written(written, text_out, labels)
     assert len(read_labels(labels)) == 3
+    written.write_text(json.dumps({**rows[0], "text": "Two\nlines."}) + "\n")
+    with pytest.raises(PipelineError, match="unit 1 has a line break"):
+        add_written(written, tmp_path / "other.txt", labels)
+    assert len(read_labels(labels)) == 3 and not (tmp_path / "other.txt").exists()
 
 
 def test_split_is_fixed_by_text_and_synthetic_units_only_train() -> None:
