@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 
 _A = "['\u2019]?"
+_HMI = r"(?:\bHMI\b|H(?:er|is)\s+Majesty" + _A + r"s?\s+Inspectors?|\bOfsted\b(?:\s+inspectors?)?)"
+_GIVES = r"(?:visit\w*|train\w*|seminars?|briefings?|workshops?|conferences?|courses?|support\w*|challenge\w*)\b"
+_NOT_GIVEN = r"\s*(?:recommend\w*|categor\w*|judge?\w*|grade\w*|rat\w+|inspections?|reports?|framework)\b"
 RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (t, re.compile(p, re.I))
     for t, p in (
@@ -53,7 +56,13 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"neighbouring|nearby)\b[^.]{0,60}?\bschools?\b|links?\s+with\s+(?:an?|another|other|local|nearby)\b"
             r"[^.]{0,60}?\bschools?\b|outstanding\s+(?:\w+\s+)?schools\b",
         ),
-        ("ofsted_hmi", r"\bHMI\b|Her\s+Majesty" + _A + r"s?\s+Inspector|\bOfsted\b|best\s+practice\s+seminars?"),
+        (
+            "ofsted_hmi",
+            # HMI or Ofsted named as giving something (visits, training, seminars, support), not
+            # a letterhead, a sign-off, "HMI recommend", "Ofsted will continue to monitor" or a category
+            rf"{_HMI}(?!{_NOT_GIVEN})(?=[^.;:]{{0,40}}?\b{_GIVES})|\b{_GIVES}(?:\s+[\w,]+){{0,5}}?\s+(?:by|from|with)\s+(?:one\s+of\s+|an?\s+|the\s+)?{_HMI}"
+            r"|best\s+practice\s+seminars?",
+        ),
         (
             "la_adviser_consultant",
             r"\blocal\s+authority\b|\bthe\s+LA\b|\bLA\s+(?:advis|officer|consultant|review|support)\w*|\bcouncil\b"

@@ -1,15 +1,19 @@
-"""End to end: the whole DVC pipeline on the sample corpus, in a scratch copy."""
+"""The DVC pipeline: every stage depends on the code it runs, and the whole pipeline runs end to end."""
 
 from __future__ import annotations
 
+import ast
 import json
+import re
+import shlex
 from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
-from pipeline import queries
-from tests.conftest import dvc
+from pipeline import cli, queries
+from tests.conftest import ROOT, dvc
 
 
 @pytest.mark.slow
@@ -58,3 +62,63 @@ def test_dvc_repro_builds_the_warehouse(built_repo: tuple[Path, str]) -> None:
     luton = (work / "reports" / "luton.html").read_text(encoding="utf-8")
     assert f"macro-F1 {summary['tagger']['macro_f1']}" in luton and "Wigmore Primary School" in luton
     assert "up to date" in dvc(work, "repro")
+
+
+@pytest.mark.slow
+def test_the_readme_shows_what_the_queries_print(
+    built_repo: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a block may show the first rows only; everything it shows must be what the query prints
+    work, _ = built_repo
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shell = "".join(re.findall(r"```console\n(.*?)```", readme, re.S))
+    blocks = re.findall(r"^\$ ofsted-nlp (query [^\n]*)\n((?:(?!\$ ).*\n)*)", shell, re.M)
+    assert len(blocks) >= 6
+    for command, shown in blocks:
+        capsys.readouterr()
+        assert cli.main([*shlex.split(command), "--warehouse", str(work / "warehouse" / "ofsted.duckdb")]) == 0
+        assert capsys.readouterr().out.startswith(shown), command
+
+
+def _pipeline_imports(module: str) -> set[str]:
+    """The ``pipeline`` modules a module imports anywhere, outside ``if TYPE_CHECKING:``."""
+    tree = ast.parse((ROOT / "pipeline" / f"{module}.py").read_text(encoding="utf-8"))
+    typing_only = {
+        id(node)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for node in ast.walk(block)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pipeline."):
+            found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("pipeline."))
+    return found
+
+
+def _import_closure(module: str) -> set[str]:
+    seen, todo = {module}, [module]
+    while todo:
+        for name in _pipeline_imports(todo.pop()) - seen:
+            seen.add(name)
+            todo.append(name)
+    return seen
+
+
+def test_every_stage_depends_on_all_the_code_it_runs() -> None:
+    # a change to a module a stage imports (even inside a function) must rerun the stage
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    missing = {
+        name: sorted(f"pipeline/{m}.py" for m in _import_closure(name) if f"pipeline/{m}.py" not in stage["deps"])
+        for name, stage in stages.items()
+    }
+    assert {name: paths for name, paths in missing.items() if paths} == {}
+
+
+def test_the_import_closure_follows_imports_inside_functions() -> None:
+    # train imports pipeline.support only inside support_choice
+    assert "support" in _pipeline_imports("train") and "errors" in _import_closure("train")

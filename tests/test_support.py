@@ -19,6 +19,18 @@ from pipeline.support import find_support
         ("A local authority literacy consultant has trained assistants.", ["la_adviser_consultant"]),
         ("A local university ran a curriculum design programme.", ["other_external"]),
         ("Pupils enjoy reading in the new library.", []),
+        ("invite HMI to train the governing body on the inspection framework", ["ofsted_hmi"]),
+        ("Leaders attended an Ofsted best practice seminar.", ["ofsted_hmi"]),
+        ("schedule another visit to the school by HMI to check on pupil progress", ["ofsted_hmi"]),
+        ("The unit received a visit from one of His Majesty\u2019s Inspectors in May.", ["ofsted_hmi"]),
+        ("Ofsted may carry out further visits and provide further support and challenge.", ["ofsted_hmi"]),
+        # Ofsted or HMI named, but giving nothing: sign-offs, letterheads, recommendations, categories
+        ("Ofsted will continue to monitor the school until its next section 5 inspection.", []),
+        ("Following the visit to the school, HMI recommend that further action is taken to:", []),
+        ("Jane Smith Her Majesty's Inspector", []),
+        ("T 0300 123 1231 enquiries@ofsted.gov.uk www.ofsted.gov.uk", []),
+        ("Schools in an Ofsted category receive support from the local authority.", ["la_adviser_consultant"]),
+        ("HMI judged the action plan fit for purpose.", []),
     ],
 )
 def test_support_types_named_in_a_sentence(sentence: str, types: list[str]) -> None:
