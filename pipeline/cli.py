@@ -264,6 +264,50 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_label_sheet(args: argparse.Namespace) -> int:
+    """Write a labelling sheet: the units of the ingested documents that are not labelled yet."""
+    import pyarrow.parquet as pq
+
+    from pipeline.embed import unit_spans
+    from pipeline.labels import read_labels, sheet
+    from pipeline.units import make_nlp
+
+    if args.out.exists():
+        raise PipelineError(f"{args.out} exists and may hold labels: add it with `ofsted-nlp label-add {args.out}`")
+    if not args.documents.exists():
+        raise PipelineError(f"{args.documents} not found; run the ingest stage first (`dvc repro ingest`)")
+    docs = [
+        d
+        for d in pq.read_table(args.documents, columns=["doc_id", "source", "text"]).to_pylist()
+        if args.source is None or args.source in d["source"]
+    ]
+    source = {d["doc_id"]: d["source"] for d in docs}
+    spans = unit_spans(((d["doc_id"], d["text"]) for d in docs), make_nlp())
+    rows, same_text = sheet([{**r, "source": source[r["doc_id"]]} for r in spans], read_labels(args.labels))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    print(
+        f"label-sheet: {len(rows)} units to label from {len({r['doc_id'] for r in rows})} of {len(docs)} documents "
+        f"({same_text} more left out: their text is labelled already) -> {args.out}"
+    )
+    return 0
+
+
+def cmd_label_add(args: argparse.Namespace) -> int:
+    """Append a sheet's labelled rows to the labels file, each new unit with its fixed split."""
+    from pipeline.labels import LabelParams, add_labelled
+
+    if not args.sheet.exists():
+        raise PipelineError(f"labelling sheet {args.sheet} not found; write one with `ofsted-nlp label-sheet`")
+    params = _stage_params(args.params, "labels", LabelParams)
+    n = add_labelled(args.sheet, args.labels, params.test_share)
+    print(
+        f"label-add: {n['added']} units added ({n['train']} train, {n['test']} test); {n['unlabelled']} rows "
+        f"not labelled yet, {n['already_labelled']} labelled already -> {args.labels}"
+    )
+    return 0
+
+
 def cmd_embed(args: argparse.Namespace) -> int:
     """Run the embed stage."""
     from pipeline import embed
@@ -568,6 +612,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", type=Path, default=config.TRAIN_METRICS, help="cross-validation report")
     p.add_argument("--params", type=Path, default=config.PARAMS)
     p.set_defaults(func=cmd_train)
+
+    p = add(
+        "label-sheet",
+        "Write the units not labelled yet, with blank labels and their neighbours, for a reader to label (GUIDE.md).",
+        "ofsted-nlp label-sheet --source corpus/raw/2027 --out sheets/2027.jsonl",
+    )
+    p.add_argument("--documents", type=Path, default=config.DOCUMENTS, help="the ingest stage's documents")
+    p.add_argument("--labels", type=Path, default=config.LABELS)
+    p.add_argument("--source", help="only documents whose source path contains this")
+    p.add_argument("--out", type=Path, required=True, help="the sheet to write (JSON lines; must not exist)")
+    p.set_defaults(func=cmd_label_sheet)
+
+    p = add(
+        "label-add",
+        "Append the labelled rows of a sheet to the labels file; each new unit gets its fixed train/test split.",
+        "ofsted-nlp label-add sheets/2027.jsonl",
+    )
+    p.add_argument("sheet", type=Path, metavar="SHEET", help="a sheet from label-sheet, rows labelled by reading")
+    p.add_argument("--labels", type=Path, default=config.LABELS)
+    p.add_argument("--params", type=Path, default=config.PARAMS, help="params.yaml (its labels section)")
+    p.set_defaults(func=cmd_label_add)
 
     p = add(
         "embed",

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline.contracts import ISSUE_TAGS, POLARITIES, SUPPORT_TYPES
 from pipeline.errors import PipelineError
@@ -63,21 +65,7 @@ def read_labels(path: Path) -> list[LabelledUnit]:
         if not line.strip():
             continue
         try:
-            r = json.loads(line)
-            unit = LabelledUnit(
-                unit_id=r["unit_id"],
-                doc_id=r["doc_id"],
-                source=r["source"],
-                start=int(r["start"]),
-                end=int(r["end"]),
-                text=r["text"],
-                origin=r["origin"],
-                split=r["split"],
-                tags=tuple(r["tags"]),
-                polarity=r["polarity"],
-                support_types=tuple(r["support_types"]),
-                labelled_by=r["labelled_by"],
-            )
+            unit = _unit(json.loads(line))
         except (KeyError, ValueError, TypeError) as exc:
             raise PipelineError(f"{path}:{n}: not a labelled unit ({exc!r})") from exc
         _check(path, n, unit)
@@ -86,6 +74,23 @@ def read_labels(path: Path) -> list[LabelledUnit]:
         seen.add(unit.unit_id)
         out.append(unit)
     return out
+
+
+def _unit(r: Mapping[str, Any]) -> LabelledUnit:
+    return LabelledUnit(
+        unit_id=r["unit_id"],
+        doc_id=r["doc_id"],
+        source=r["source"],
+        start=int(r["start"]),
+        end=int(r["end"]),
+        text=r["text"],
+        origin=r["origin"],
+        split=r["split"],
+        tags=tuple(r["tags"]),
+        polarity=r["polarity"],
+        support_types=tuple(r["support_types"]),
+        labelled_by=r["labelled_by"],
+    )
 
 
 def _check(path: Path, n: int, unit: LabelledUnit) -> None:
@@ -162,6 +167,123 @@ def add_written(written: Path, text_out: Path, labels: Path) -> tuple[int, int]:
         f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in out)
     read_labels(labels)  # the appended rows pass the same checks as every other row
     return len(out), len(rows) - len(out)
+
+
+@dataclass(frozen=True)
+class LabelParams:
+    """``params.yaml: labels``."""
+
+    test_share: float = 0.3
+    """Share of newly labelled real units that go to the test split (`split_of`)."""
+
+
+SHEET_LABEL_FIELDS = ("tags", "polarity", "support_types", "labelled_by", "note")
+"""The fields of a labelling sheet's row that the reader fills in (`sheet`)."""
+
+
+def sheet(spans: Sequence[Mapping[str, Any]], labelled: Sequence[LabelledUnit]) -> tuple[list[dict[str, Any]], int]:
+    """A labelling sheet: every unit of ``spans`` not labelled yet, with blank labels and its neighbours.
+
+    ``spans`` are ``unit_spans`` rows (`pipeline.embed.unit_spans`) with the
+    document's ``source`` added. ``before`` and ``after`` are the units next to
+    each one in its document, so the reader can read it in place (GUIDE.md).
+    Nothing proposes a label. A unit whose text (folded spaces and case) is
+    labelled already, or earlier in the sheet, is left out: letterheads and
+    standard sentences recur in every letter.
+
+    Returns:
+        The rows in document order, and how many units were left out for their text.
+    """
+    ids = {u.unit_id for u in labelled}
+    seen = {_fold(u.text) for u in labelled}
+    by_doc: dict[str, list[Mapping[str, Any]]] = {}
+    for r in spans:
+        by_doc.setdefault(str(r["doc_id"]), []).append(r)
+    rows: list[dict[str, Any]] = []
+    same_text = 0
+    for doc in by_doc.values():
+        doc = sorted(doc, key=lambda r: (int(r["start"]), int(r["end"])))
+        for i, r in enumerate(doc):
+            if r["unit_id"] in ids:
+                continue
+            key = _fold(str(r["text"]))
+            if key in seen:
+                same_text += 1
+                continue
+            seen.add(key)
+            rows.append(
+                {
+                    **{k: r[k] for k in ("unit_id", "doc_id", "source", "start", "end", "kind", "text")},
+                    "before": doc[i - 1]["text"] if i else "",
+                    "after": doc[i + 1]["text"] if i + 1 < len(doc) else "",
+                    "tags": [],
+                    "polarity": "",
+                    "support_types": [],
+                    "labelled_by": "",
+                    "note": "",
+                }
+            )
+    return rows, same_text
+
+
+def add_labelled(sheet_path: Path, labels: Path, test_share: float) -> dict[str, int]:
+    """Append the rows of a labelling sheet (`sheet`) that a reader has labelled to the labels file.
+
+    A row with an empty ``polarity`` is not labelled yet and is left for later;
+    a labelled row must say who labelled it (``labelled_by``). A unit already in
+    ``labels`` is skipped, so adding the same sheet again adds nothing. Each new
+    unit is ``origin: real`` and gets its fixed split from `split_of`. Nothing is
+    written unless every labelled row passes the checks of `read_labels`.
+
+    Returns:
+        Counts: ``added``, ``train``, ``test``, ``unlabelled`` and ``already_labelled``.
+
+    Raises:
+        PipelineError: a row that is not a sheet row, has an unknown id, no
+            ``labelled_by``, or offsets that no longer match its ``unit_id``.
+    """
+    from pipeline.units import unit_id_of
+
+    ids = {u.unit_id for u in read_labels(labels)}
+    counts = {"added": 0, "train": 0, "test": 0, "unlabelled": 0, "already_labelled": 0}
+    out = []
+    for n, line in enumerate(sheet_path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+            if not r["polarity"]:
+                counts["unlabelled"] += 1
+                continue
+            if r["unit_id"] in ids:
+                counts["already_labelled"] += 1
+                continue
+            if unit_id_of(r["doc_id"], int(r["start"]), int(r["end"])) != r["unit_id"]:
+                raise PipelineError(f"{sheet_path}:{n}: start and end were edited: they are not unit {r['unit_id']}")
+            if not str(r["labelled_by"]).strip():
+                raise PipelineError(f"{sheet_path}:{n}: labelled_by is empty; name who read and labelled the unit")
+            row = {
+                **{k: r[k] for k in ("unit_id", "doc_id", "source", "start", "end", "kind", "text")},
+                "origin": "real",
+                "split": split_of(r["text"], "real", test_share),
+                "tags": sorted(r["tags"]),
+                "polarity": r["polarity"],
+                "support_types": sorted(r["support_types"]),
+                "labelled_by": str(r["labelled_by"]).strip(),
+                "note": r.get("note", ""),
+            }
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise PipelineError(f"{sheet_path}:{n}: not a labelling sheet row ({exc!r})") from exc
+        _check(sheet_path, n, _unit(row))
+        ids.add(row["unit_id"])
+        counts[row["split"]] += 1
+        out.append(row)
+    counts["added"] = len(out)
+    if out:
+        with labels.open("a", encoding="utf-8") as f:
+            f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in out)
+        read_labels(labels)
+    return counts
 
 
 def _fold(text: str) -> str:
