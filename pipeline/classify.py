@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipeline import contracts
+from pipeline import contracts, incremental
 from pipeline.contracts import ISSUE_TAGS
 from pipeline.embed import embed_texts, embedding_rows, unit_spans
 from pipeline.encoder import Encoder
@@ -122,8 +122,6 @@ def _rows(
     return unit_rows, issue_rows
 
 
-CLASSIFY_MODULES = ("pipeline.classify", "pipeline.support", "pipeline.tagger", "pipeline.train")
-"""The code whose change makes every document's tags stale (`pipeline.train` holds the predict path)."""
 OUTPUTS = ("units", "issues")
 """Tables the stage writes."""
 
@@ -152,11 +150,10 @@ def run(
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from pipeline import incremental
     from pipeline.incremental import batches_where
 
     ids = set(pc.unique(pq.read_table(spans_path, columns=["doc_id"]).column("doc_id")).to_pylist())
-    fp = incremental.fingerprint(CLASSIFY_MODULES, None, model.version, *_encoders(embeddings))
+    fp = incremental.fingerprint(incremental.code_of(__name__), None, model.version, *_encoders(embeddings))
     kept = incremental.done_before(out, OUTPUTS, fp, ids)
     if kept:
         kept -= _recut(out / "units.parquet", spans_path, kept)
@@ -246,8 +243,6 @@ def classify_stored(
         PipelineError: a unit has no vector (or two).
     """
     import pandas as pd
-
-    from pipeline import incremental
 
     global _MODEL
     _MODEL = model  # workers forked from here use it

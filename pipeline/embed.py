@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipeline import contracts
+from pipeline import contracts, incremental
 from pipeline.encoder import Encoder
 from pipeline.incremental import batches_where
 from pipeline.units import units
@@ -247,8 +247,6 @@ def cut(items: Sequence[tuple[str, str]], nlp: Language | None, jobs: int = 1) -
 
     ``nlp`` None: the default pipeline (`pipeline.units.make_nlp`), built once in each process that cuts.
     """
-    from pipeline import incremental
-
     global _NLP
     if nlp is not None:
         _NLP = nlp  # workers forked from here use the caller's pipeline
@@ -258,10 +256,6 @@ def cut(items: Sequence[tuple[str, str]], nlp: Language | None, jobs: int = 1) -
 
 _DOC_ROWS = 1000
 """Documents read and cut at a time: the texts of a large corpus are never all in memory."""
-
-
-EMBED_MODULES = ("pipeline.embed", "pipeline.units", "pipeline.encoder", "pipeline.text")
-"""The code whose change makes every document's units stale (`pipeline.text` holds the bullet glyph)."""
 
 
 def run(
@@ -296,10 +290,8 @@ def run(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipeline import incremental
-
     ids = pd.read_parquet(documents, columns=["doc_id"])["doc_id"].tolist()
-    fp = incremental.fingerprint(EMBED_MODULES, asdict(params), encoder.name)
+    fp = incremental.fingerprint(incremental.code_of(__name__), asdict(params), encoder.name)
     kept, kept_units = _kept(out, incremental.done_before(out, ["unit_spans"], fp, set(ids)))
     todo = [d for d in ids if d not in kept]
     qs = read_queries(queries) if queries is not None else []
@@ -447,8 +439,6 @@ def _kept(out: Path, kept: set[str]) -> tuple[set[str], set[str]]:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
-
-    from pipeline import incremental
 
     path = out / "unit_embeddings.parquet"
     if not kept or not path.exists():

@@ -12,6 +12,7 @@ never a mix, never a row twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -36,6 +37,54 @@ if TYPE_CHECKING:
 DONE = "_done.parquet"
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+@functools.cache
+def code_of(module: str) -> tuple[str, ...]:
+    """``module`` and every ``pipeline`` module it imports, directly or not, sorted.
+
+    Imports inside functions count (stages import lazily); those under
+    ``if TYPE_CHECKING:`` do not. This is the code whose change can change what
+    a stage writes: its `fingerprint` hashes all of it, and ``dvc.yaml`` lists it
+    as the stage's deps (a test checks).
+    """
+    seen, todo = {module}, [module]
+    while todo:
+        for name in _pipeline_imports(todo.pop()) - seen:
+            seen.add(name)
+            todo.append(name)
+    return tuple(sorted(seen))
+
+
+def _pipeline_imports(module: str) -> set[str]:
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise PipelineError(f"no source for module {module!r}")
+    return pipeline_imports_in(Path(spec.origin).read_text(encoding="utf-8"))
+
+
+def pipeline_imports_in(source: str) -> set[str]:
+    """The ``pipeline`` modules a module's source imports anywhere, except under ``if TYPE_CHECKING:``."""
+    import ast
+
+    tree = ast.parse(source)
+    typing_only = {
+        id(node)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for node in ast.walk(block)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pipeline."):
+            found.add(node.module)
+        elif isinstance(node, ast.ImportFrom) and node.module == "pipeline":
+            found.update(f"pipeline.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("pipeline."))
+    return found
 
 
 def fingerprint(modules: Sequence[str], params: Mapping[str, Any] | None = None, *extra: str) -> str:

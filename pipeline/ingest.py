@@ -219,9 +219,6 @@ def reader(path: Path, max_bytes: int) -> Callable[[], bytes]:
 _DOC_ROWS = 1000
 """Documents read back from the last run, and written, at a time."""
 
-INGEST_MODULES = ("pipeline.ingest", "pipeline.pdf", "pipeline.text", "pipeline.doctype", "pipeline.guard")
-"""The code whose change makes every file's ingest stale."""
-
 
 def _ingest_file(item: tuple[str, int, dict[str, Any]]) -> Document | Reject:
     """Read and ingest one file (in a worker process); never raises for a bad file."""
@@ -266,7 +263,7 @@ def run(
     if shard is not None:
         files = [f for f in files if incremental.shard_of(f.relative_to(raw).as_posix(), shard[1]) == shard[0]]
     stats = {str(f): f.stat() for f in files}
-    fp = incremental.fingerprint(INGEST_MODULES, params)
+    fp = incremental.fingerprint(incremental.code_of(__name__), params)
 
     # what the last run knew: file → (size, mtime, doc_id or None, reject reason or None)
     known: dict[str, tuple[int, int, str | None, str | None]] = {}

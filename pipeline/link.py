@@ -523,8 +523,6 @@ def doc_refs(letters: Sequence[dict[str, Any]], inspections: Sequence[dict[str, 
     return refs
 
 
-LINK_MODULES = ("pipeline.link", "pipeline.reference", "pipeline.contracts")
-"""The code whose change makes every document's link stale."""
 DOC_TABLES = ("letter_school", "unmatched")
 """The link tables with a row per document (kept between runs); the others are rebuilt from the reference files."""
 
@@ -641,7 +639,7 @@ def run(parsed: Path, reference: Path, out_dir: Path, params: LinkParams) -> dic
     # A document linked before, with the same code, params and reference files, keeps its link (incremental).
     ref_files = sorted(f for f in reference.iterdir() if f.is_file())
     ref_hash = hashlib.sha256(b"".join(f.name.encode() + f.read_bytes() for f in ref_files)).hexdigest()
-    fp = incremental.fingerprint(LINK_MODULES, asdict(params), ref_hash)
+    fp = incremental.fingerprint(incremental.code_of(__name__), asdict(params), ref_hash)
     wanted = {d.doc_id for d in refs}
     kept_frames, kept = incremental.previous(out_dir, DOC_TABLES, fp, wanted)
     linked, unmatched = link_documents([d for d in refs if d.doc_id not in kept], rows["schools"], current, params)

@@ -53,8 +53,6 @@ STAGE_OF: dict[str, str] = {
 Stages in the order a load updates them: ``unit_embeddings`` rows are found
 through the ``units`` rows of the same documents, so embed goes before classify.
 """
-LOAD_MODULES = ("pipeline.load", "pipeline.contracts")
-"""The code whose change makes a load rebuild the warehouse whole."""
 
 
 @dataclass(frozen=True)
@@ -220,7 +218,7 @@ def run(
     params = params or LoadParams()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     tmp = warehouse.with_name(warehouse.name + ".loading")
-    fp = incremental.fingerprint(LOAD_MODULES)
+    fp = incremental.fingerprint(incremental.code_of(__name__))
 
     def fresh_tmp() -> None:
         for stale in (tmp, tmp.with_name(tmp.name + ".wal")):

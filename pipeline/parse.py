@@ -932,17 +932,6 @@ def parse_document(doc_id: str, doc_type: str, text: str) -> dict[str, list[dict
 _DOC_ROWS = 1000
 """Documents read and parsed at a time: the text of a large corpus is never all in memory."""
 
-PARSE_MODULES = (
-    "pipeline.parse",
-    "pipeline.inspection",
-    "pipeline.casestudy",
-    "pipeline.laplan",
-    "pipeline.support",
-    "pipeline.text",
-    "pipeline.contracts",
-)
-"""The code whose change makes every document's parse stale."""
-
 
 def _parse_one(item: tuple[str, str, str]) -> dict[str, list[dict[str, Any]]]:
     return parse_document(*item)
@@ -963,7 +952,7 @@ def run(documents: Path, out_dir: Path, jobs: int = 1) -> dict[str, int]:
     from pipeline import contracts, incremental
 
     ids = pd.read_parquet(documents, columns=["doc_id"])["doc_id"]
-    fp = incremental.fingerprint(PARSE_MODULES)
+    fp = incremental.fingerprint(incremental.code_of(__name__))
     kept_frames, kept = incremental.previous(out_dir, OUTPUTS, fp, set(ids))
     todo = [d for d in ids if d not in kept]
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in OUTPUTS}

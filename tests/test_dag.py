@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import shlex
@@ -13,6 +12,7 @@ import pytest
 import yaml
 
 from pipeline import cli, queries
+from pipeline.incremental import code_of, pipeline_imports_in
 from tests.conftest import ROOT, dvc
 
 
@@ -80,45 +80,26 @@ def test_the_readme_shows_what_the_queries_print(
         assert capsys.readouterr().out.startswith(shown), command
 
 
-def _pipeline_imports(module: str) -> set[str]:
-    """The ``pipeline`` modules a module imports anywhere, outside ``if TYPE_CHECKING:``."""
-    tree = ast.parse((ROOT / "pipeline" / f"{module}.py").read_text(encoding="utf-8"))
-    typing_only = {
-        id(node)
-        for block in ast.walk(tree)
-        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
-        for node in ast.walk(block)
-    }
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if id(node) in typing_only:
-            continue
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pipeline."):
-            found.add(node.module.split(".")[1])
-        elif isinstance(node, ast.Import):
-            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("pipeline."))
-    return found
-
-
-def _import_closure(module: str) -> set[str]:
-    seen, todo = {module}, [module]
-    while todo:
-        for name in _pipeline_imports(todo.pop()) - seen:
-            seen.add(name)
-            todo.append(name)
-    return seen
-
-
 def test_every_stage_depends_on_all_the_code_it_runs() -> None:
     # a change to a module a stage imports (even inside a function) must rerun the stage
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
-    missing = {
-        name: sorted(f"pipeline/{m}.py" for m in _import_closure(name) if f"pipeline/{m}.py" not in stage["deps"])
-        for name, stage in stages.items()
-    }
+    code = {name: [m.replace(".", "/") + ".py" for m in code_of(f"pipeline.{name}")] for name in stages}
+    missing = {name: [path for path in code[name] if path not in stage["deps"]] for name, stage in stages.items()}
     assert {name: paths for name, paths in missing.items() if paths} == {}
 
 
-def test_the_import_closure_follows_imports_inside_functions() -> None:
+def test_the_code_of_a_stage_follows_imports_inside_functions_but_not_typing_ones() -> None:
+    source = """
+from typing import TYPE_CHECKING
+import pipeline.text
+from pipeline import contracts, errors
+if TYPE_CHECKING:
+    from pipeline.train import TrainedModel
+def run() -> None:
+    from pipeline.support import find_support
+"""
+    assert pipeline_imports_in(source) == {"pipeline.text", "pipeline.contracts", "pipeline.errors", "pipeline.support"}
     # train imports pipeline.support only inside support_choice
-    assert "support" in _pipeline_imports("train") and "errors" in _import_closure("train")
+    assert {"pipeline.support", "pipeline.errors", "pipeline.tagger"} <= set(code_of("pipeline.train"))
+    # classify's fingerprint covers the contracts and the unit cutting it runs through embed and train
+    assert {"pipeline.contracts", "pipeline.embed", "pipeline.units"} <= set(code_of("pipeline.classify"))

@@ -183,7 +183,8 @@ def test_changed_parse_code_reparses_everything(tmp_path: Path, monkeypatch: pyt
     parse.run(tmp_path / "documents.parquet", tmp_path / "parsed")
     counter = Counting(parse._parse_one)
     monkeypatch.setattr(parse, "_parse_one", counter)
-    monkeypatch.setattr(parse, "PARSE_MODULES", (*parse.PARSE_MODULES, "pipeline.units"))  # a different fingerprint
+    code_of = incremental.code_of
+    monkeypatch.setattr(incremental, "code_of", lambda m: (*code_of(m), "pipeline.units"))  # a different fingerprint
     parse.run(tmp_path / "documents.parquet", tmp_path / "parsed")
     assert len(counter.items) == 3
 
