@@ -177,10 +177,6 @@ class LabelParams:
     """Share of newly labelled real units that go to the test split (`split_of`)."""
 
 
-SHEET_LABEL_FIELDS = ("tags", "polarity", "support_types", "labelled_by", "note")
-"""The fields of a labelling sheet's row that the reader fills in (`sheet`)."""
-
-
 def sheet(spans: Sequence[Mapping[str, Any]], labelled: Sequence[LabelledUnit]) -> tuple[list[dict[str, Any]], int]:
     """A labelling sheet: every unit of ``spans`` not labelled yet, with blank labels and its neighbours.
 

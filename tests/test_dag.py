@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from pipeline import cli, queries
-from pipeline.incremental import code_of, pipeline_imports_in
+from pipeline.incremental import code_of
 from tests.conftest import ROOT, dvc
 
 
@@ -86,20 +86,3 @@ def test_every_stage_depends_on_all_the_code_it_runs() -> None:
     code = {name: [m.replace(".", "/") + ".py" for m in code_of(f"pipeline.{name}")] for name in stages}
     missing = {name: [path for path in code[name] if path not in stage["deps"]] for name, stage in stages.items()}
     assert {name: paths for name, paths in missing.items() if paths} == {}
-
-
-def test_the_code_of_a_stage_follows_imports_inside_functions_but_not_typing_ones() -> None:
-    source = """
-from typing import TYPE_CHECKING
-import pipeline.text
-from pipeline import contracts, errors
-if TYPE_CHECKING:
-    from pipeline.train import TrainedModel
-def run() -> None:
-    from pipeline.support import find_support
-"""
-    assert pipeline_imports_in(source) == {"pipeline.text", "pipeline.contracts", "pipeline.errors", "pipeline.support"}
-    # train imports pipeline.support only inside support_choice
-    assert {"pipeline.support", "pipeline.errors", "pipeline.tagger"} <= set(code_of("pipeline.train"))
-    # classify's fingerprint covers the contracts and the unit cutting it runs through embed and train
-    assert {"pipeline.contracts", "pipeline.embed", "pipeline.units"} <= set(code_of("pipeline.classify"))

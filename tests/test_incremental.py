@@ -439,3 +439,21 @@ def test_shard_runs_merged_equal_one_run(tmp_path: Path) -> None:
             a.sort_values(key).reset_index(drop=True)[cols], b.sort_values(key).reset_index(drop=True)[cols],
             check_dtype=False, obj=name,
         )  # fmt: skip
+
+
+def test_the_code_of_a_stage_follows_imports_inside_functions_but_not_typing_ones() -> None:
+    source = """
+from typing import TYPE_CHECKING
+import pipeline.text
+from pipeline import contracts, errors
+if TYPE_CHECKING:
+    from pipeline.train import TrainedModel
+def run() -> None:
+    from pipeline.support import find_support
+"""
+    found = incremental.pipeline_imports_in(source)
+    assert found == {"pipeline.text", "pipeline.contracts", "pipeline.errors", "pipeline.support"}
+    # train imports pipeline.support only inside support_choice
+    assert {"pipeline.support", "pipeline.errors", "pipeline.tagger"} <= set(incremental.code_of("pipeline.train"))
+    # classify's fingerprint covers the contracts and the unit cutting it runs through embed and train
+    assert {"pipeline.contracts", "pipeline.embed", "pipeline.units"} <= set(incremental.code_of("pipeline.classify"))
