@@ -315,9 +315,17 @@ def fit(
                     params.seed,
                 )
             )
+    from pipeline.incremental import code_of, fingerprint
+
+    # the version names what made the model: its labels (support types too), params and code
     digest = hashlib.sha256(
         json.dumps(
-            {"units": [(u.unit_id, u.tags, u.polarity) for u in units], "params": repr(params), "chosen": chosen}
+            {
+                "units": [(u.unit_id, u.tags, u.polarity, u.support_types) for u in units],
+                "params": repr(params),
+                "chosen": chosen,
+                "code": fingerprint(code_of(__name__)),
+            }
         ).encode()
     ).hexdigest()[:12]
     meta = {

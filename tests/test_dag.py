@@ -64,20 +64,35 @@ def test_dvc_repro_builds_the_warehouse(built_repo: tuple[Path, str]) -> None:
     assert "up to date" in dvc(work, "repro")
 
 
+def readme_commands(readme: str) -> list[tuple[list[str], str]]:
+    """The README's ``ofsted-nlp`` query, search, sql and classify commands as CLI arguments, with what it shows."""
+    shell = "".join(re.findall(r"```console\n(.*?)```", readme, re.S))
+    out = []
+    for line, shown in re.findall(r"^\$ ((?:ofsted-nlp|printf) .*)\n((?:(?!\$ ).*\n)*)", shell, re.M):
+        words = shlex.split(line, comments=True)
+        if words[:2] == ["ofsted-nlp", "classify"]:
+            out.append((words[1:], shown))
+        elif words[0] == "printf" and words[2:5] == ["|", "ofsted-nlp", "classify"]:  # stdin lines as TEXT
+            out.append((words[4:] + words[1].encode().decode("unicode_escape").splitlines(), shown))
+        elif words[0] == "ofsted-nlp" and words[1] in ("query", "search", "sql"):
+            out.append((words[1:], shown))
+    return out
+
+
 @pytest.mark.slow
-def test_the_readme_shows_what_the_queries_print(
+def test_the_readme_shows_what_the_commands_print(
     built_repo: tuple[Path, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # a block may show the first rows only; everything it shows must be what the query prints
+    # a block may show the first rows only; everything it shows must be what the command prints
     work, _ = built_repo
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    shell = "".join(re.findall(r"```console\n(.*?)```", readme, re.S))
-    blocks = re.findall(r"^\$ ofsted-nlp (query [^\n]*)\n((?:(?!\$ ).*\n)*)", shell, re.M)
-    assert len(blocks) >= 6
-    for command, shown in blocks:
+    commands = readme_commands((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert {args[0] for args, _ in commands} == {"query", "search", "sql", "classify"} and len(commands) >= 11
+    for args, shown in commands:
+        where = ["--model", str(work / "models" / "tagger")] if args[0] == "classify" else []
+        where = where or ["--warehouse", str(work / "warehouse" / "ofsted.duckdb")]
         capsys.readouterr()
-        assert cli.main([*shlex.split(command), "--warehouse", str(work / "warehouse" / "ofsted.duckdb")]) == 0
-        assert capsys.readouterr().out.startswith(shown), command
+        assert cli.main([*args, *where]) == 0
+        assert capsys.readouterr().out.startswith(shown), args
 
 
 def test_every_stage_depends_on_all_the_code_it_runs() -> None:

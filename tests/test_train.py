@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +166,9 @@ def test_two_fits_give_the_same_model() -> None:
     a, ra = train.fit(units, emb, params, enc.name)
     b, rb = train.fit(units, emb, params, enc.name)
     assert ra == rb and a.version == b.version
+    # a different support label is a different model (its support classifier learns from them)
+    relabelled = [replace(units[0], support_types=("partner_school",)), *units[1:]]
+    assert train.fit(relabelled, emb, params, enc.name)[0].version != a.version
 
 
 def test_classify_documents_embeds_each_unit_once_in_batches() -> None:
