@@ -56,11 +56,16 @@ def code_of(module: str) -> tuple[str, ...]:
     return tuple(sorted(seen))
 
 
-def _pipeline_imports(module: str) -> set[str]:
+def _source(module: str) -> Path:
+    """The source file of a module (dotted name)."""
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
         raise PipelineError(f"no source for module {module!r}")
-    return pipeline_imports_in(Path(spec.origin).read_text(encoding="utf-8"))
+    return Path(spec.origin)
+
+
+def _pipeline_imports(module: str) -> set[str]:
+    return pipeline_imports_in(_source(module).read_text(encoding="utf-8"))
 
 
 def pipeline_imports_in(source: str) -> set[str]:
@@ -94,11 +99,8 @@ def fingerprint(modules: Sequence[str], params: Mapping[str, Any] | None = None,
     """
     h = hashlib.sha256()
     for name in sorted(modules):
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            raise PipelineError(f"no source for module {name!r}")
         h.update(name.encode())
-        h.update(Path(spec.origin).read_bytes())
+        h.update(_source(name).read_bytes())
     h.update(json.dumps(params or {}, sort_keys=True, default=str).encode())
     for e in extra:
         h.update(e.encode())
