@@ -12,10 +12,10 @@ import resource
 import time
 from pathlib import Path
 
-from pipeline import classify, train
-from pipeline.encoder import load_encoder
-from pipeline.ingest import IngestParams, ingest_document
-from pipeline.units import make_nlp, units
+from pipeline.readers.units import make_nlp, units
+from pipeline.search.encoder import load_encoder
+from pipeline.stages import classify, train
+from pipeline.stages.ingest import IngestParams, ingest_document
 
 ROOT = Path(__file__).resolve().parent.parent
 

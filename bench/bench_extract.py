@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.ingest import IngestParams, ingest_document
-from pipeline.parse import parse_letter
+from pipeline.readers.letter import parse_letter
+from pipeline.stages.ingest import IngestParams, ingest_document
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "corpus" / "raw"

@@ -36,8 +36,8 @@ import pypdfium2 as pdfium
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests/pdf_factory.py builds the synthetic letters
 
-from pipeline.ingest import IngestParams  # noqa: E402
-from pipeline.pdf import read_pdf, read_pdf_pdfplumber  # noqa: E402
+from pipeline.stages.ingest import IngestParams  # noqa: E402
+from pipeline.text.pdf import read_pdf, read_pdf_pdfplumber  # noqa: E402
 from tests import pdf_factory  # noqa: E402
 
 RAW = ROOT / "corpus" / "raw"

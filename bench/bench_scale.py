@@ -78,8 +78,8 @@ def embedding_share(work: Path, n_texts: int = 2000) -> dict[str, float]:
     """Units/s of the bare model and of the embed stage's `embed_texts` (empty cache) on the same unit texts."""
     import pandas as pd
 
-    from pipeline.embed import embed_texts
-    from pipeline.encoder import load_encoder
+    from pipeline.search.encoder import load_encoder
+    from pipeline.stages.embed import embed_texts
 
     spans = pd.read_parquet(work / "interim" / "embedded" / "unit_spans.parquet", columns=["text"])
     texts = list(dict.fromkeys(spans["text"]))[:n_texts]
@@ -99,8 +99,8 @@ def pdf_ratio() -> dict[str, float]:
     import pdfplumber
     import pypdfium2 as pdfium
 
-    from pipeline.ingest import IngestParams
-    from pipeline.pdf import read_pdf
+    from pipeline.stages.ingest import IngestParams
+    from pipeline.text.pdf import read_pdf
 
     data = (ROOT / "corpus" / "raw" / "103980__5.pdf").read_bytes()
     p = IngestParams()

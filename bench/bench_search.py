@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.search import BM25, META_COLUMNS, SearchIndex, SearchParams
+from pipeline.search.index import BM25, META_COLUMNS, SearchIndex, SearchParams
 
 ROOT = Path(__file__).resolve().parent.parent
 DIM = 384
@@ -366,8 +366,8 @@ def letter_sentences(n: int, rng: np.random.Generator) -> list[str]:
 
 
 def bench_encoder(repeats: int, rng: np.random.Generator) -> None:
-    from pipeline.embed import embed_texts
-    from pipeline.encoder import load_encoder
+    from pipeline.search.encoder import load_encoder
+    from pipeline.stages.embed import embed_texts
 
     t0 = time.perf_counter()
     enc = load_encoder(batch_size=64)

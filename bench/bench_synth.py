@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline import synth
+from pipeline.synth import generate as synth
 
 
 def main() -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import config
-from pipeline.contracts import DOC_TYPES, ISSUE_TAGS, LETTER_KINDS
 from pipeline.errors import PipelineError
+from pipeline.warehouse.contracts import DOC_TYPES, ISSUE_TAGS, LETTER_KINDS
 
 
 def _params(path: Path, section: str) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def _stage_params(path: Path, section: str, cls: Any) -> Any:
 
 
 def _ingest_params(path: Path) -> Any:
-    from pipeline.ingest import IngestParams
+    from pipeline.stages.ingest import IngestParams
 
     return _stage_params(path, "ingest", IngestParams)
 
@@ -52,8 +52,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     """Run the ingest stage."""
     from dataclasses import asdict
 
-    from pipeline import ingest
     from pipeline.incremental import jobs_arg, parse_shard
+    from pipeline.stages import ingest
 
     n_docs, n_rejects = ingest.run(
         args.raw,
@@ -70,8 +70,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_parse(args: argparse.Namespace) -> int:
     """Run the parse stage."""
-    from pipeline import parse
     from pipeline.incremental import jobs_arg
+    from pipeline.stages import parse
 
     counts = parse.run(args.documents, args.out, jobs=jobs_arg(args.jobs))
     print("parse: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + f" -> {args.out}/")
@@ -80,7 +80,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 def cmd_link(args: argparse.Namespace) -> int:
     """Run the link stage."""
-    from pipeline import link
+    from pipeline.stages import link
 
     counts = link.run(args.parsed, args.reference, args.out, _stage_params(args.params, "link", link.LinkParams))
     print("link: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + f" -> {args.out}/")
@@ -99,7 +99,7 @@ def _since(value: str | None) -> dt.date | None:
 
 def cmd_query(args: argparse.Namespace) -> int:
     """Answer a named query from the warehouse."""
-    from pipeline import queries
+    from pipeline.warehouse import queries
 
     since = _since(args.since)
     con = queries.connect_read_only(args.warehouse)
@@ -113,7 +113,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def cmd_synth(args: argparse.Namespace) -> int:
     """Write a synthetic corpus with its ground truth and a GIAS extract."""
-    from pipeline import synth
+    from pipeline.synth import generate as synth
 
     counts = synth.run(args.n, args.pdf_share, args.seed, args.out)
     print(
@@ -125,7 +125,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     """Merge the interim folders of shard runs."""
-    from pipeline import merge
+    from pipeline.stages import merge
 
     counts = merge.run(args.shards, args.out)
     print("merge: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + f" -> {args.out}/")
@@ -134,7 +134,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the LA strategy report pages."""
-    from pipeline import report
+    from pipeline.stages import report
 
     params = _stage_params(args.params, "report", report.ReportParams)
     from pipeline.incremental import jobs_arg
@@ -150,7 +150,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     """Run SQL on a read-only connection to the warehouse."""
     import duckdb
 
-    from pipeline import queries
+    from pipeline.warehouse import queries
 
     con = queries.connect_read_only(args.warehouse)
     try:
@@ -167,7 +167,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 def cmd_load(args: argparse.Namespace) -> int:
     """Run the load stage."""
-    from pipeline import load
+    from pipeline.stages import load
 
     sources = {"documents": args.documents, "rejects": args.rejects}
     sources.update({name: args.parsed / f"{name}.parquet" for name in load.PARSE_TABLES})
@@ -182,7 +182,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Run the evaluate stage."""
-    from pipeline import evaluate
+    from pipeline.stages import evaluate
 
     m = evaluate.run(args.warehouse, args.gold, args.out, args.misses)
     summary: dict[str, Any] = {
@@ -221,7 +221,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "support_types_f1": t["support_types_model"]["f1"],
         }
     if args.search_queries:
-        from pipeline.search import SearchParams
+        from pipeline.search.index import SearchParams
 
         params = _stage_params(args.params, "search", SearchParams)
         q = evaluate.run_search(args.warehouse, args.search_queries, args.query_embeddings, params, args.search_out)
@@ -245,9 +245,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Run the train stage."""
-    from pipeline import train
-    from pipeline.encoder import load_encoder
-    from pipeline.labels import read_labels
+    from pipeline.search.encoder import load_encoder
+    from pipeline.stages import train
+    from pipeline.tagging.labels import read_labels
 
     params = _stage_params(args.params, "train", train.TrainParams)
     units = read_labels(args.labels)
@@ -268,9 +268,9 @@ def cmd_label_sheet(args: argparse.Namespace) -> int:
     """Write a labelling sheet: the units of the ingested documents that are not labelled yet."""
     import pyarrow.parquet as pq
 
-    from pipeline.embed import unit_spans
-    from pipeline.labels import read_labels, sheet
-    from pipeline.units import make_nlp
+    from pipeline.readers.units import make_nlp
+    from pipeline.stages.embed import unit_spans
+    from pipeline.tagging.labels import read_labels, sheet
 
     if args.out.exists():
         raise PipelineError(f"{args.out} exists and may hold labels: add it with `ofsted-nlp label-add {args.out}`")
@@ -295,7 +295,7 @@ def cmd_label_sheet(args: argparse.Namespace) -> int:
 
 def cmd_label_add(args: argparse.Namespace) -> int:
     """Append a sheet's labelled rows to the labels file, each new unit with its fixed split."""
-    from pipeline.labels import LabelParams, add_labelled
+    from pipeline.tagging.labels import LabelParams, add_labelled
 
     if not args.sheet.exists():
         raise PipelineError(f"labelling sheet {args.sheet} not found; write one with `ofsted-nlp label-sheet`")
@@ -310,9 +310,9 @@ def cmd_label_add(args: argparse.Namespace) -> int:
 
 def cmd_embed(args: argparse.Namespace) -> int:
     """Run the embed stage."""
-    from pipeline import embed
-    from pipeline.encoder import LazyEncoder
     from pipeline.incremental import jobs_arg
+    from pipeline.search.encoder import LazyEncoder
+    from pipeline.stages import embed
 
     params = _stage_params(args.params, "embed", embed.EmbedParams)
     counts = embed.run(
@@ -334,8 +334,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     """Run the classify stage, or classify TEXT arguments / stdin lines."""
-    from pipeline import classify, train
-    from pipeline.encoder import load_encoder
+    from pipeline.search.encoder import load_encoder
+    from pipeline.stages import classify, train
 
     model = train.load(args.model)
     if args.embedded:
@@ -368,7 +368,7 @@ def _present(value: Any) -> bool:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """Search the warehouse for units like the query."""
-    from pipeline import search
+    from pipeline.search import index as search
 
     since = _since(args.since)
     params = _stage_params(args.params, "search", search.SearchParams) if args.params.exists() else None
@@ -378,7 +378,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.format == "json":
         cols = ["score", "cosine", "lexical", "unit_id", "doc_id", "doc_type", "school", "la", "date", "letter_kind",
                 "section", "polarity", "tags", "next_outcome", "why", "text", "start", "end"]  # fmt: skip
-        from pipeline.queries import render
+        from pipeline.warehouse.queries import render
 
         sys.stdout.write(render(df[cols], "json"))
         return 0
@@ -396,7 +396,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     """Print one record per document."""
-    from pipeline.extract import expand, extract
+    from pipeline.stages.extract import expand, extract
 
     paths = expand(args.paths)
     params = _ingest_params(args.params) if args.params.exists() else _default_ingest_params()
@@ -404,9 +404,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if args.issues:
         from functools import partial
 
-        from pipeline import classify, train
-        from pipeline.encoder import load_encoder
-        from pipeline.units import make_nlp
+        from pipeline.readers.units import make_nlp
+        from pipeline.search.encoder import load_encoder
+        from pipeline.stages import classify, train
 
         tag = partial(classify.record_issues, nlp=make_nlp(), encoder=load_encoder(), model=train.load(args.model))
     records = extract(paths, params, tag)
@@ -435,7 +435,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def _default_ingest_params() -> Any:
-    from pipeline.ingest import IngestParams
+    from pipeline.stages.ingest import IngestParams
 
     return IngestParams()
 
@@ -468,7 +468,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 def cmd_contracts(args: argparse.Namespace) -> int:
     """Print the table contracts as Markdown."""
-    from pipeline.contracts import markdown
+    from pipeline.warehouse.contracts import markdown
 
     print(markdown(), end="")
     return 0
@@ -488,7 +488,7 @@ _QUERY_NAMES = (
     "rejected_inputs",
     "classifier_versions",
 )
-"""The named queries (`pipeline.queries.QUERIES`), listed here so `--help` needs no import of duckdb."""
+"""The named queries (`pipeline.warehouse.queries.QUERIES`), listed here so `--help` needs no import of duckdb."""
 
 
 def build_parser() -> argparse.ArgumentParser:

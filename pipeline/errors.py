@@ -31,7 +31,7 @@ class PipelineError(Exception):
 
 
 class ContractError(PipelineError):
-    """A table does not meet its written contract (pipeline/contracts.py)."""
+    """A table does not meet its written contract (pipeline/warehouse/contracts.py)."""
 
 
 class RejectRateError(PipelineError):

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from pipeline.contracts import Table
+    from pipeline.warehouse.contracts import Table
 
 DONE = "_done.parquet"
 T = TypeVar("T")
@@ -68,8 +68,17 @@ def _pipeline_imports(module: str) -> set[str]:
     return pipeline_imports_in(_source(module).read_text(encoding="utf-8"))
 
 
+def _is_module(name: str) -> bool:
+    """Whether a dotted ``pipeline`` name is a module file (not a package, a class or a function)."""
+    return Path(__file__).parent.joinpath(*name.split(".")[1:]).with_suffix(".py").is_file()
+
+
 def pipeline_imports_in(source: str) -> set[str]:
-    """The ``pipeline`` modules a module's source imports anywhere, except under ``if TYPE_CHECKING:``."""
+    """The ``pipeline`` modules a module's source imports anywhere, except under ``if TYPE_CHECKING:``.
+
+    ``from pipeline.stages import parse`` counts ``pipeline.stages.parse``;
+    packages count for nothing (their ``__init__`` holds only a docstring).
+    """
     import ast
 
     tree = ast.parse(source)
@@ -79,17 +88,16 @@ def pipeline_imports_in(source: str) -> set[str]:
         if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
         for node in ast.walk(block)
     }
-    found: set[str] = set()
+    named: set[str] = set()
     for node in ast.walk(tree):
         if id(node) in typing_only:
             continue
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pipeline."):
-            found.add(node.module)
-        elif isinstance(node, ast.ImportFrom) and node.module == "pipeline":
-            found.update(f"pipeline.{a.name}" for a in node.names)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "pipeline":
+            named.add(node.module)
+            named.update(f"{node.module}.{a.name}" for a in node.names)
         elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.startswith("pipeline."))
-    return found
+            named.update(a.name for a in node.names if a.name.startswith("pipeline."))
+    return {name for name in named if _is_module(name)}
 
 
 def fingerprint(modules: Sequence[str], params: Mapping[str, Any] | None = None, *extra: str) -> str:
@@ -308,7 +316,7 @@ def write_rows(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipeline import contracts
+    from pipeline.warehouse import contracts
 
     schema = contracts.arrow_schema(table)
     n = 0

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import contracts, ingest, link, load, parse
-from pipeline.ingest import IngestParams
+from pipeline.stages import ingest, link, load, parse
+from pipeline.stages.ingest import IngestParams
+from pipeline.warehouse import contracts
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "corpus" / "raw"

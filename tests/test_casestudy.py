@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from pipeline import contracts
-from pipeline.casestudy import parse_case_study
-from pipeline.ingest import IngestParams, ingest_document
-from pipeline.text import fold, normalise_layout
+from pipeline.readers.casestudy import parse_case_study
+from pipeline.stages.ingest import IngestParams, ingest_document
+from pipeline.text.common import fold, normalise_layout
+from pipeline.warehouse import contracts
 from tests.conftest import RAW
 
 SAMPLE = "003_73e813e566bb7302.txt"

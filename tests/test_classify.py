@@ -11,11 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import classify, cli, contracts, embed, encoder, tagger, train
-from pipeline.ingest import IngestParams, ingest_document
-from pipeline.labels import read_labels
-from pipeline.units import make_nlp
-from pipeline.units import units as units_of
+from pipeline import cli
+from pipeline.readers.units import make_nlp
+from pipeline.readers.units import units as units_of
+from pipeline.search import encoder
+from pipeline.stages import classify, embed, train
+from pipeline.stages.ingest import IngestParams, ingest_document
+from pipeline.tagging import tagger
+from pipeline.tagging.labels import read_labels
+from pipeline.warehouse import contracts
 from tests.conftest import ROOT
 from tests.fakes import FakeEncoder
 from tests.test_embed import corpus, write_docs
@@ -113,7 +117,7 @@ def test_extract_issues_fills_the_record_with_grounded_tags(
 @pytest.mark.slow
 def test_real_model_tags_the_issue_examples(tmp_path: Path) -> None:
     """Trains on the labelled train split with all-MiniLM-L6-v2, as `dvc repro train` does."""
-    from pipeline.classify import classify_texts
+    from pipeline.stages.classify import classify_texts
 
     enc = encoder.load_encoder()
     units = read_labels(ROOT / "corpus" / "labels" / "units.jsonl")

@@ -8,8 +8,8 @@ import re
 import pandas as pd
 import pytest
 
-from pipeline import contracts
 from pipeline.errors import ContractError
+from pipeline.warehouse import contracts
 from tests.conftest import ROOT
 
 

@@ -11,8 +11,9 @@ import duckdb
 import pytest
 import yaml
 
-from pipeline import cli, queries
+from pipeline import cli
 from pipeline.incremental import code_of
+from pipeline.warehouse import queries
 from tests.conftest import ROOT, dvc
 
 
@@ -98,6 +99,6 @@ def test_the_readme_shows_what_the_commands_print(
 def test_every_stage_depends_on_all_the_code_it_runs() -> None:
     # a change to a module a stage imports (even inside a function) must rerun the stage
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
-    code = {name: [m.replace(".", "/") + ".py" for m in code_of(f"pipeline.{name}")] for name in stages}
+    code = {name: [m.replace(".", "/") + ".py" for m in code_of(f"pipeline.stages.{name}")] for name in stages}
     missing = {name: [path for path in code[name] if path not in stage["deps"]] for name, stage in stages.items()}
     assert {name: paths for name, paths in missing.items() if paths} == {}

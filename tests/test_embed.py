@@ -12,9 +12,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import contracts, embed
-from pipeline import units as units_module
-from pipeline.units import make_nlp
+from pipeline.readers import units as units_module
+from pipeline.readers.units import make_nlp
+from pipeline.stages import embed
+from pipeline.warehouse import contracts
 from tests.fakes import FakeEncoder
 from tests.test_incremental import Counting
 

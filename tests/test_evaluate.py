@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import f1_score
 
-from pipeline import train
-from pipeline.evaluate import bootstrap_macro_f1, predictions_from_warehouse, score, score_tagger
+from pipeline.stages import train
+from pipeline.stages.evaluate import bootstrap_macro_f1, predictions_from_warehouse, score, score_tagger
 from tests.fakes import FakeEncoder
 from tests.test_train import tiny_units
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.extract import RECORD_KEYS
+from pipeline.stages.extract import RECORD_KEYS
 from tests.conftest import RAW
 
 SEED = RAW / "000_9679ccaa734ab79b.txt"

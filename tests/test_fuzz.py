@@ -8,7 +8,7 @@ fifty times the examples from random seeds, to hunt for new crashes.
 
 The pathological cases assert the bound that is the requirement ("rejected
 within 10 s in under 500 MB"), generously, never a speed. The end-to-end cases
-that need `pipeline.guard` wired into `ingest_document` say so in their
+that need `pipeline.text.guard` wired into `ingest_document` say so in their
 docstrings.
 """
 
@@ -33,12 +33,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pipeline import guard
-from pipeline.doctype import classify_doc_type
 from pipeline.errors import REJECT_REASONS, DocumentError
-from pipeline.ingest import Document, IngestParams, ingest_document
-from pipeline.parse import parse_document
-from pipeline.text import decode, find_dates, normalise_layout, parse_date_list, sentences
+from pipeline.readers.doctype import classify_doc_type
+from pipeline.stages.ingest import Document, IngestParams, ingest_document
+from pipeline.stages.parse import parse_document
+from pipeline.text import guard
+from pipeline.text.common import decode, find_dates, normalise_layout, parse_date_list, sentences
 from tests import pdf_factory
 from tests.conftest import RAW, ROOT
 
@@ -614,7 +614,7 @@ def peak_python_alloc(fn: Callable[[], object]) -> tuple[str | None, int]:
 _CHILD = """
 import resource, sys, time
 from pipeline.errors import DocumentError
-from pipeline.ingest import IngestParams, ingest_document
+from pipeline.stages.ingest import IngestParams, ingest_document
 data = open(sys.argv[1], "rb").read()
 start = time.perf_counter()
 try:

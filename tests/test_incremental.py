@@ -14,9 +14,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipeline import incremental, ingest, parse
+from pipeline import incremental
 from pipeline.errors import PipelineError
-from pipeline.ingest import IngestParams
+from pipeline.stages import ingest, parse
+from pipeline.stages.ingest import IngestParams
 from tests.conftest import RAW
 
 PARAMS = asdict(IngestParams())
@@ -184,7 +185,9 @@ def test_changed_parse_code_reparses_everything(tmp_path: Path, monkeypatch: pyt
     counter = Counting(parse._parse_one)
     monkeypatch.setattr(parse, "_parse_one", counter)
     code_of = incremental.code_of
-    monkeypatch.setattr(incremental, "code_of", lambda m: (*code_of(m), "pipeline.units"))  # a different fingerprint
+    monkeypatch.setattr(
+        incremental, "code_of", lambda m: (*code_of(m), "pipeline.readers.units")
+    )  # a different fingerprint
     parse.run(tmp_path / "documents.parquet", tmp_path / "parsed")
     assert len(counter.items) == 3
 
@@ -221,7 +224,7 @@ def test_ingest_and_parse_hold_a_batch_of_new_text_at_a_time_and_write_the_same_
 
 
 def test_write_rows_writes_in_chunks_with_the_contract_types_and_empties_the_lists(tmp_path: Path) -> None:
-    from pipeline import contracts
+    from pipeline.warehouse import contracts
 
     rows = [
         {"source": f"f{i}", "doc_id": None, "stage": "ingest", "reason": "empty_file", "message": "m"} for i in range(5)
@@ -284,7 +287,7 @@ def test_a_run_killed_between_the_renames_is_redone(tmp_path: Path, monkeypatch:
 def test_link_links_only_new_documents_until_the_reference_files_change(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline import link
+    from pipeline.stages import link
     from tests.conftest import ROOT
 
     reference = tmp_path / "reference"
@@ -399,7 +402,7 @@ def test_load_killed_at_any_point_leaves_a_whole_warehouse_and_readers_keep_read
 
 
 def test_shard_runs_merged_equal_one_run(tmp_path: Path) -> None:
-    from pipeline import link, merge
+    from pipeline.stages import link, merge
     from tests.conftest import ROOT
 
     raw = tmp_path / "raw"
@@ -444,16 +447,44 @@ def test_shard_runs_merged_equal_one_run(tmp_path: Path) -> None:
 def test_the_code_of_a_stage_follows_imports_inside_functions_but_not_typing_ones() -> None:
     source = """
 from typing import TYPE_CHECKING
-import pipeline.text
-from pipeline import contracts, errors
+import pipeline.text.common
+from pipeline import errors
+from pipeline.warehouse import contracts
 if TYPE_CHECKING:
-    from pipeline.train import TrainedModel
+    from pipeline.stages.train import TrainedModel
 def run() -> None:
-    from pipeline.support import find_support
+    from pipeline.readers.support import find_support
 """
     found = incremental.pipeline_imports_in(source)
-    assert found == {"pipeline.text", "pipeline.contracts", "pipeline.errors", "pipeline.support"}
-    # train imports pipeline.support only inside support_choice
-    assert {"pipeline.support", "pipeline.errors", "pipeline.tagger"} <= set(incremental.code_of("pipeline.train"))
+    assert found == {
+        "pipeline.text.common",
+        "pipeline.warehouse.contracts",
+        "pipeline.errors",
+        "pipeline.readers.support",
+    }
+    # train imports pipeline.readers.support only inside support_choice
+    assert {"pipeline.readers.support", "pipeline.errors", "pipeline.tagging.tagger"} <= set(
+        incremental.code_of("pipeline.stages.train")
+    )
     # classify's fingerprint covers the contracts and the unit cutting it runs through embed and train
-    assert {"pipeline.contracts", "pipeline.embed", "pipeline.units"} <= set(incremental.code_of("pipeline.classify"))
+    assert {"pipeline.warehouse.contracts", "pipeline.stages.embed", "pipeline.readers.units"} <= set(
+        incremental.code_of("pipeline.stages.classify")
+    )
+
+
+def test_the_code_of_a_stage_counts_modules_imported_from_a_subpackage() -> None:
+    # 'from pipeline.stages import parse' imports the module parse, not the package
+    found = incremental.pipeline_imports_in("from pipeline.stages import parse, embed\nfrom pipeline import errors\n")
+    assert found == {"pipeline.stages.parse", "pipeline.stages.embed", "pipeline.errors"}
+
+
+def test_subpackages_hold_no_code_in_their_init() -> None:
+    # code_of counts modules, not packages: an __init__ with code would escape every fingerprint
+    import ast
+    from pathlib import Path
+
+    import pipeline
+
+    for init in Path(pipeline.__file__).parent.glob("*/__init__.py"):
+        body = ast.parse(init.read_text(encoding="utf-8")).body
+        assert len(body) == 1 and isinstance(body[0], ast.Expr), f"{init} holds code"

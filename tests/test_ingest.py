@@ -15,10 +15,10 @@ import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pipeline import contracts
 from pipeline.errors import REJECT_REASONS, DocumentError, PipelineError, RejectRateError
-from pipeline.ingest import Document, IngestParams, Reject, doc_id_of, ingest, ingest_document, reader, run
-from pipeline.text import decode
+from pipeline.stages.ingest import Document, IngestParams, Reject, doc_id_of, ingest, ingest_document, reader, run
+from pipeline.text.common import decode
+from pipeline.warehouse import contracts
 from tests import pdf_factory
 from tests.conftest import RAW, ROOT
 

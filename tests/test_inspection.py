@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from pipeline import contracts
-from pipeline.ingest import IngestParams, ingest_document
-from pipeline.inspection import grade_number, parse_inspection, read_category_of_concern
-from pipeline.text import normalise_layout
+from pipeline.readers.inspection import grade_number, parse_inspection, read_category_of_concern
+from pipeline.stages.ingest import IngestParams, ingest_document
+from pipeline.text.common import normalise_layout
+from pipeline.warehouse import contracts
 from tests.conftest import RAW
 
 SAMPLE = RAW / "103980__5.pdf"

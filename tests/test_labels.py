@@ -11,8 +11,8 @@ import pytest
 
 from pipeline import cli
 from pipeline.errors import PipelineError
-from pipeline.labels import add_labelled, read_labels, sheet, split_of
-from pipeline.units import unit_id_of
+from pipeline.readers.units import unit_id_of
+from pipeline.tagging.labels import add_labelled, read_labels, sheet, split_of
 
 LABELLED = {
     "unit_id": unit_id_of("d1", 0, 20), "doc_id": "d1", "source": "raw/a.txt", "start": 0, "end": 20,

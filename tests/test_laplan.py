@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from pipeline import contracts
-from pipeline.ingest import IngestParams, ingest_document
-from pipeline.laplan import TABLE_NAMES, criterion, parse_la_plan
-from pipeline.text import fold, normalise_layout
+from pipeline.readers.laplan import TABLE_NAMES, criterion, parse_la_plan
+from pipeline.stages.ingest import IngestParams, ingest_document
+from pipeline.text.common import fold, normalise_layout
+from pipeline.warehouse import contracts
 from tests.conftest import RAW
 
 SAMPLE = "004_a596cbc933efc5c6.txt"

@@ -15,10 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import contracts, ingest, link, parse, reference
 from pipeline.errors import PipelineError
-from pipeline.ingest import IngestParams
-from pipeline.link import (
+from pipeline.readers import reference
+from pipeline.stages import ingest, link, parse
+from pipeline.stages.ingest import IngestParams
+from pipeline.stages.link import (
     DocRef,
     LinkParams,
     candidates,
@@ -30,6 +31,7 @@ from pipeline.link import (
     normalise_name,
     report_outcomes,
 )
+from pipeline.warehouse import contracts
 from tests.conftest import RAW, ROOT
 
 REF = ROOT / "corpus" / "reference"

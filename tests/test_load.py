@@ -7,11 +7,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline import classify, contracts, load, train
 from pipeline.errors import PipelineError
-from pipeline.ingest import IngestParams, ingest_document
-from pipeline.parse import letter_rows, parse_letter
-from pipeline.units import make_nlp
+from pipeline.readers.letter import letter_rows, parse_letter
+from pipeline.readers.units import make_nlp
+from pipeline.stages import classify, load, train
+from pipeline.stages.ingest import IngestParams, ingest_document
+from pipeline.warehouse import contracts
 from tests.conftest import RAW
 from tests.fakes import FakeEncoder
 from tests.test_train import tiny_units
@@ -112,7 +113,7 @@ def test_the_load_keeps_to_its_memory_limit_and_gives_the_same_rows(tmp_path: Pa
 def test_duckdb_spills_away_from_the_warehouse_and_leftovers_beside_it_do_not_stop_a_load(tmp_path: Path) -> None:
     import tempfile
 
-    from pipeline import queries
+    from pipeline.warehouse import queries
 
     sources, warehouse = write_interim(tmp_path), tmp_path / "w.duckdb"
     load.run(sources, warehouse)
@@ -149,7 +150,7 @@ class Corpus:
     def stages(self, embed_params: object = None) -> dict[str, Path]:
         from dataclasses import asdict
 
-        from pipeline import embed, ingest, link, parse
+        from pipeline.stages import embed, ingest, link, parse
         from tests.conftest import ROOT
 
         t = self.tmp
@@ -181,7 +182,7 @@ def all_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
 def test_incremental_load_replaces_only_changed_documents_and_equals_a_full_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from pipeline import embed
+    from pipeline.stages import embed
     from tests.test_incremental import make_raw
 
     corpus = Corpus(tmp_path)

@@ -11,10 +11,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pdfplumber.utils.text import chars_to_textmap
 
-from pipeline import pdf as pdf_module
 from pipeline.errors import DocumentError
-from pipeline.ingest import IngestParams
-from pipeline.pdf import (
+from pipeline.stages.ingest import IngestParams
+from pipeline.text import pdf as pdf_module
+from pipeline.text.common import fold, normalise_layout
+from pipeline.text.pdf import (
     Char,
     Page,
     PdfText,
@@ -25,7 +26,6 @@ from pipeline.pdf import (
     read_pdf_pdfplumber,
     text_flow_lines,
 )
-from pipeline.text import fold, normalise_layout
 from tests import pdf_factory
 from tests.conftest import RAW
 

@@ -17,7 +17,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline import cli, contracts, queries
+from pipeline import cli
+from pipeline.warehouse import contracts, queries
 
 ROOT = Path(__file__).resolve().parent.parent
 WIGMORE, PIXMORE, LEYS = "fe4cd934214d41a7", "43786a7423e93eb7", "4faf4adda15c8ccf"

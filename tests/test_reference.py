@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from pipeline import contracts
 from pipeline.errors import PipelineError
-from pipeline.reference import (
+from pipeline.readers.reference import (
     OUTCOME_ALIASES,
     academic_year,
     lineage,
@@ -24,6 +23,7 @@ from pipeline.reference import (
     parse_grade,
     read_csv_text,
 )
+from pipeline.warehouse import contracts
 from tests.conftest import ROOT
 
 REF = ROOT / "corpus" / "reference"

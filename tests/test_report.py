@@ -28,11 +28,13 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipeline import cli, queries, report
+from pipeline import cli
 from pipeline.errors import PipelineError
 from pipeline.incremental import records
-from pipeline.markup import PALETTE, Bar, BarRow, Markup, bar_chart, contrast, el, esc, grid_chart
-from pipeline.report import ReportParams, collect, outcome_group, render
+from pipeline.pages.markup import PALETTE, Bar, BarRow, Markup, bar_chart, contrast, el, esc, grid_chart
+from pipeline.stages import report
+from pipeline.stages.report import ReportParams, collect, outcome_group, render
+from pipeline.warehouse import queries
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"

@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import cli, encoder, search
-from pipeline.search import BM25, Searcher, SearchIndex, SearchParams, ndcg_at, reciprocal_rank, tokens
+from pipeline import cli
+from pipeline.search import encoder
+from pipeline.search import index as search
+from pipeline.search.index import BM25, Searcher, SearchIndex, SearchParams, ndcg_at, reciprocal_rank, tokens
 from tests.fakes import FakeEncoder
 
 UNITS = [
@@ -202,7 +204,7 @@ def test_rank_with_a_candidate_pool_equals_a_full_sort() -> None:
 def test_index_of_a_warehouse_with_a_unit_without_vector_says_so() -> None:
     import duckdb
 
-    from pipeline import contracts, queries
+    from pipeline.warehouse import contracts, queries
 
     con = duckdb.connect()
     for table in contracts.TABLES.values():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.support import find_support
+from pipeline.readers.support import find_support
 
 
 @pytest.mark.parametrize(

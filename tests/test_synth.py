@@ -20,14 +20,14 @@ from typing import Any
 
 import pytest
 
-from pipeline import synth
-from pipeline.contracts import ISSUE_TAGS, POLARITIES, SUPPORT_TYPES
 from pipeline.errors import PipelineError
-from pipeline.ingest import IngestParams, ingest_document
-from pipeline.link import DocRef, LinkParams, match_school
-from pipeline.parse import parse_document
-from pipeline.reference import load_schools
-from pipeline.support import find_support
+from pipeline.readers.reference import load_schools
+from pipeline.readers.support import find_support
+from pipeline.stages.ingest import IngestParams, ingest_document
+from pipeline.stages.link import DocRef, LinkParams, match_school
+from pipeline.stages.parse import parse_document
+from pipeline.synth import generate as synth
+from pipeline.warehouse.contracts import ISSUE_TAGS, POLARITIES, SUPPORT_TYPES
 from tests.conftest import ROOT
 
 SAMPLE_CSV = ROOT / "corpus" / "reference" / "edubasealldata_sample.csv"

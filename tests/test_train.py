@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import classify, train
-from pipeline.contracts import ISSUE_TAGS
 from pipeline.errors import PipelineError
-from pipeline.labels import LabelledUnit, add_written, read_labels, split_of
-from pipeline.tagger import KeywordTagger, best_thresholds, label_matrix, tag_metrics
+from pipeline.stages import classify, train
+from pipeline.tagging.labels import LabelledUnit, add_written, read_labels, split_of
+from pipeline.tagging.tagger import KeywordTagger, best_thresholds, label_matrix, tag_metrics
+from pipeline.warehouse.contracts import ISSUE_TAGS
 from tests.fakes import FakeEncoder
 
 TINY = [
@@ -175,7 +175,7 @@ def test_classify_documents_embeds_each_unit_once_in_batches() -> None:
     enc = FakeEncoder()
     units = tiny_units(1)
     model, _ = train.fit(units, enc.encode([u.text for u in units]), train.TrainParams(folds=3, min_tag_n=3), "x")
-    from pipeline.units import make_nlp
+    from pipeline.readers.units import make_nlp
 
     docs = [("a", "Governors do not challenge leaders. Pupils read well."), ("b", "- improve mathematics teaching")]
     enc.calls.clear()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.text import normalise_layout
-from pipeline.units import make_nlp, units
+from pipeline.readers.units import make_nlp, units
+from pipeline.text.common import normalise_layout
 
 
 @pytest.fixture(scope="module")

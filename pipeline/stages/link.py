@@ -4,7 +4,7 @@ Core: `match_school` links one document to a school by URN, postcode and
 normalised name, with a confidence; `link_documents` does it for every letter
 and report and sends the doubtful ones to ``unmatched`` (for a person, never a
 silent wrong link); `report_outcomes` turns parsed section 5 reports into
-outcome rows. The shell `run` reads the reference files (`pipeline.reference`)
+outcome rows. The shell `run` reads the reference files (`pipeline.readers.reference`)
 and the parse tables and writes the link tables.
 """
 
@@ -579,8 +579,9 @@ def run(parsed: Path, reference: Path, out_dir: Path, params: LinkParams) -> dic
             is missing, or a reference file lacks a column it needs; nothing is
             written then.
     """
-    from pipeline import contracts, incremental
-    from pipeline import reference as ref
+    from pipeline import incremental
+    from pipeline.readers import reference as ref
+    from pipeline.warehouse import contracts
 
     if not reference.is_dir():
         raise PipelineError(

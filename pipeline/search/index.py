@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-    from pipeline.encoder import Encoder
+    from pipeline.search.encoder import Encoder
 
 
 @dataclass(frozen=True)
@@ -415,7 +415,7 @@ def _vectors(con: duckdb.DuckDBPyConnection, unit_ids: list[str], rows: int = 50
 
 def open_index(warehouse: Path | str, params: SearchParams | None = None) -> SearchIndex:
     """`load_index` on a read-only connection to a warehouse file."""
-    from pipeline.queries import connect_read_only
+    from pipeline.warehouse.queries import connect_read_only
 
     params = params or SearchParams()
     con = connect_read_only(warehouse, params.memory_limit)
@@ -436,7 +436,7 @@ class Searcher:
     def __init__(self, index: SearchIndex, encoder: Encoder | None = None) -> None:
         self.index = index
         if encoder is None:
-            from pipeline.encoder import LazyEncoder
+            from pipeline.search.encoder import LazyEncoder
 
             encoder = LazyEncoder()
         self.encoder = encoder

@@ -18,7 +18,7 @@ with its truth record; `gias_csv` writes the schools as a GIAS extract. The same
 writes them to disk.
 
 The truth record of a letter holds exactly what the parser should read
-(`pipeline.parse`): kind, dates, school, postcode, headteacher, local authority
+(`pipeline.stages.parse`): kind, dates, school, postcode, headteacher, local authority
 as written, inspector, previous section 5 month, monitoring visit number,
 judgement, ``effective_action``, ``action_plan_fit``, ``nqt_permission``, the
 recommendations the school is asked to act on (folded as the parser folds
@@ -1583,7 +1583,7 @@ SUPPORT: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         ("other_external",),
     ),
 )
-"""External support sentences with the support types the rules of `pipeline.support` find in them."""
+"""External support sentences with the support types the rules of `pipeline.readers.support` find in them."""
 
 # -- plans ----------------------------------------------------------------------------------------
 
@@ -1758,7 +1758,7 @@ class _Names:
     """Unique school names and postcodes for one corpus."""
 
     def __init__(self, rng: random.Random) -> None:
-        from pipeline.link import normalise_name
+        from pipeline.stages.link import normalise_name
 
         self.rng = rng
         self.normalise = normalise_name
@@ -1783,7 +1783,7 @@ class _Names:
             if key not in self.names:
                 self.names.add(key)
                 return name, code, type_name
-        raise PipelineError("ran out of unique school names; this is a bug in pipeline/synth.py")
+        raise PipelineError("ran out of unique school names; this is a bug in pipeline/synth/generate.py")
 
     def _candidate(self, phase: str, academy: bool) -> tuple[str, int, str]:
         rng = self.rng
@@ -1827,7 +1827,7 @@ class _Names:
 
     def postcode(self, la: LocalAuthority) -> str:
         """A postcode in one of the LA's areas that no other school and no letterhead has."""
-        from pipeline.parse import LETTERHEAD_POSTCODES
+        from pipeline.readers.letter import LETTERHEAD_POSTCODES
 
         rng = self.rng
         letters = "ABDEFGHJLNPQRSTUWXYZ"

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.ingest import Document, IngestParams, Reject, ingest, list_files, reader
-from pipeline.parse import Letter, parse_letter
+from pipeline.readers.letter import Letter, parse_letter
+from pipeline.stages.ingest import Document, IngestParams, Reject, ingest, list_files, reader
 
 RECORD_KEYS = (
     "doc_id",
@@ -118,7 +118,7 @@ def extract(
         paths: the files.
         params: ingest tunables.
         tag: if given, fills ``issues`` from ``(doc_id, text)`` (see
-            `pipeline.classify.record_issues`); without it ``issues`` stays empty.
+            `pipeline.stages.classify.record_issues`); without it ``issues`` stays empty.
     """
     for item in ingest(((str(p), reader(p, params.max_bytes)) for p in paths), params):
         letter = (

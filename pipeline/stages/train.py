@@ -25,11 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.contracts import ISSUE_TAGS, SUPPORT_TYPES
-from pipeline.encoder import Encoder
 from pipeline.errors import PipelineError
-from pipeline.labels import LabelledUnit
-from pipeline.tagger import (
+from pipeline.search.encoder import Encoder
+from pipeline.tagging.labels import LabelledUnit
+from pipeline.tagging.tagger import (
     EmbeddingTagger,
     KeywordTagger,
     SupportModel,
@@ -40,6 +39,7 @@ from pipeline.tagger import (
     prf,
     tag_metrics,
 )
+from pipeline.warehouse.contracts import ISSUE_TAGS, SUPPORT_TYPES
 
 CANDIDATES = ("keyword", "embedding", "embedding+keywords", "embedding+keywords+ngrams")
 MODEL_FILE = "tagger.pkl"
@@ -226,7 +226,7 @@ def support_choice(
     the same units; ``chosen`` is micro-averaged over that mix, chosen on the
     same scores (so it flatters the mix a little).
     """
-    from pipeline.support import find_support
+    from pipeline.readers.support import find_support
 
     types, y = support_matrix(units)
     texts = [u.text for u in units]

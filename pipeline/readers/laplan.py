@@ -45,8 +45,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.support import find_support
-from pipeline.text import MONTH_RE, Span, fold, month_number, sentences
+from pipeline.readers.support import find_support
+from pipeline.text.common import MONTH_RE, Span, fold, month_number, sentences
 
 TABLE_NAMES = (
     "la_plans",
@@ -532,3 +532,8 @@ def _criteria_spans(text: str, units: list[_Unit]) -> list[tuple[int, int]]:
             if all(span.start != s for s, _ in spans):
                 spans.append((span.start, span.end))
     return sorted(spans)
+
+
+def read(doc_id: str, text: str) -> dict[str, list[dict[str, Any]]]:
+    """The reader's entry point for the ``parse`` stage: rows of the parse tables for one document."""
+    return parse_la_plan(doc_id, text)

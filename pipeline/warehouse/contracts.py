@@ -253,7 +253,7 @@ UNIT_SPANS = Table(
 
 UNITS = Table(
     "units",
-    "Every sentence and bullet item of every document (pipeline/units.py), with its polarity and support.",
+    "Every sentence and bullet item of every document (pipeline/readers/units.py), with its polarity and support.",
     (
         _c("unit_id", "VARCHAR", "sha256 of doc_id, start and end, first 16 hex digits"),
         _c("doc_id", "VARCHAR", "documents.doc_id"),

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.text import BULLET, fold
+from pipeline.text.common import BULLET, fold
 
 PART_HEADINGS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (part, re.compile(p, re.I))
@@ -260,3 +260,8 @@ def _is_intro(raw: str, nxt: _Unit | None) -> bool:
 def _about_school(raw: str) -> bool:
     line = fold(raw)
     return len(line.split()) >= 8 and bool(_TERMINAL.search(line)) and bool(_ABOUT_SCHOOL.search(line))
+
+
+def read(doc_id: str, text: str) -> dict[str, list[dict[str, Any]]]:
+    """The reader's entry point for the ``parse`` stage: rows of the parse tables for one document."""
+    return parse_case_study(doc_id, text)

@@ -1,6 +1,6 @@
 """Units: the sentences and bullet items the classifier tags, each with offsets.
 
-A document's normalised text (see `pipeline.text.normalise_layout`) is cut into
+A document's normalised text (see `pipeline.text.common.normalise_layout`) is cut into
 blocks at blank lines. A bullet line (``- `` or nested ``  - ``) with its
 wrapped lines is one unit; other blocks are split into sentences by a spaCy
 pipeline (``spacy.blank("en")`` plus the rule component registered here), whose
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pipeline.text import BULLET
+from pipeline.text.common import BULLET
 
 if TYPE_CHECKING:
     from spacy.language import Language

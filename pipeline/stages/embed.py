@@ -1,6 +1,6 @@
 """Stage ``embed``: every unit of every document is embedded once, in batches.
 
-Documents are cut into units (`pipeline.units`) and each unit's text is
+Documents are cut into units (`pipeline.readers.units`) and each unit's text is
 embedded with the sentence encoder (an argument). Vectors are kept in a cache
 keyed by the encoder's name and the text's hash, which the stage reads back on
 its next run: re-running after new documents arrive (or a parser change that
@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipeline import contracts, incremental
-from pipeline.encoder import Encoder
+from pipeline import incremental
 from pipeline.incremental import batches_where
-from pipeline.units import units
+from pipeline.readers.units import units
+from pipeline.search.encoder import Encoder
+from pipeline.warehouse import contracts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -236,7 +237,7 @@ def _cut_one(item: tuple[str, str]) -> list[dict[str, Any]]:
     """``unit_spans`` rows of one document (a `parallel_map` worker)."""
     global _NLP
     if _NLP is None:
-        from pipeline.units import make_nlp
+        from pipeline.readers.units import make_nlp
 
         _NLP = make_nlp()
     return unit_spans([item], _NLP)
@@ -245,7 +246,7 @@ def _cut_one(item: tuple[str, str]) -> list[dict[str, Any]]:
 def cut(items: Sequence[tuple[str, str]], nlp: Language | None, jobs: int = 1) -> pd.DataFrame:
     """``unit_spans`` of ``(doc_id, text)`` items as a checked frame, cut in ``jobs`` processes.
 
-    ``nlp`` None: the default pipeline (`pipeline.units.make_nlp`), built once in each process that cuts.
+    ``nlp`` None: the default pipeline (`pipeline.readers.units.make_nlp`), built once in each process that cuts.
     """
     global _NLP
     if nlp is not None:

@@ -1,8 +1,8 @@
 """Stage ``report``: the warehouse becomes one self-contained HTML page per LA, and one for all LAs.
 
-`collect` answers the named queries (`pipeline.queries`) with one LA and
+`collect` answers the named queries (`pipeline.warehouse.queries`) with one LA and
 start-date filter, so every section of a page agrees; `render` turns those
-answers into HTML with `pipeline.markup`, which escapes every piece of
+answers into HTML with `pipeline.pages.markup`, which escapes every piece of
 document text. Charts are inline SVG with a text alternative; the only script
 (opening an evidence list from a link, and every list for printing) is inline
 and allowed by a Content-Security-Policy hash, so no other script can run.
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline import queries
 from pipeline.errors import PipelineError
-from pipeline.markup import PALETTE, Bar, BarRow, Markup, bar_chart, el, grid_chart, legend, table
+from pipeline.pages.markup import PALETTE, Bar, BarRow, Markup, bar_chart, el, grid_chart, legend, table
+from pipeline.warehouse import queries
 
 if TYPE_CHECKING:
     import duckdb

@@ -1,7 +1,7 @@
 """Loaders of the reference files: GIAS schools and links, Ofsted outcomes MI, LA categorisations.
 
 Each loader is pure: it takes a file's bytes and its name and returns
-``(rows, rejects)``, the rows for a contract table (`pipeline.contracts`) and
+``(rows, rejects)``, the rows for a contract table (`pipeline.warehouse.contracts`) and
 rows for ``reference_rejects``. A bad *row* is reported and skipped; a file
 without a column the loader needs is a `PipelineError`, because it means the
 wrong file or a format change, not a bad record.
@@ -21,8 +21,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.contracts import FLOOR_RISKS, SUPPORT_TYPES
 from pipeline.errors import PipelineError
+from pipeline.warehouse.contracts import FLOOR_RISKS, SUPPORT_TYPES
 
 Row = dict[str, Any]
 

@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.doctype import classify_doc_type
 from pipeline.errors import DocumentError
-from pipeline.guard import check_pdf_bytes, check_text
-from pipeline.text import decode, normalise_layout
+from pipeline.readers.doctype import classify_doc_type
+from pipeline.text.common import decode, normalise_layout
+from pipeline.text.guard import check_pdf_bytes, check_text
 
 STAGE = "ingest"
 TEXT_SUFFIXES = {".txt", ".text", ".md", ""}
@@ -105,7 +105,7 @@ def ingest_document(source: str, data: bytes, params: IngestParams) -> Document:
                 f"named {suffix} but is not a PDF (it starts {data[:8]!r}, not %PDF); download the file again",
             )
         check_pdf_bytes(data, max_inflated_bytes=params.max_inflated_bytes, max_pages=params.max_pages)
-        from pipeline.pdf import read_pdf  # pypdfium2 is imported only for PDFs
+        from pipeline.text.pdf import read_pdf  # pypdfium2 is imported only for PDFs
 
         pdf = read_pdf(
             data,
@@ -253,8 +253,9 @@ def run(
     """
     import pandas as pd
 
-    from pipeline import contracts, incremental
+    from pipeline import incremental
     from pipeline.errors import PipelineError, RejectRateError
+    from pipeline.warehouse import contracts
 
     if not raw.is_dir():
         raise PipelineError(f"raw folder {raw} does not exist; pass the folder that holds the documents")

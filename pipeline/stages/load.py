@@ -26,8 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline import contracts, incremental, link, parse, queries
+from pipeline import incremental
 from pipeline.errors import PipelineError
+from pipeline.stages import link, parse
+from pipeline.warehouse import contracts, queries
 
 if TYPE_CHECKING:
     import duckdb

@@ -32,7 +32,7 @@ def merge_documents(frames: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, pd.Da
     """The merged ``documents``, the ``duplicate`` rejects it adds, and which shard keeps each document."""
     import pandas as pd
 
-    from pipeline.ingest import duplicate
+    from pipeline.stages.ingest import duplicate
 
     tagged = pd.concat([df.assign(_shard=i) for i, df in enumerate(frames)], ignore_index=True).sort_values("source")
     first = tagged.drop_duplicates("doc_id", keep="first")

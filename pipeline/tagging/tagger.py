@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.contracts import ISSUE_TAGS, POLARITIES
+from pipeline.warehouse.contracts import ISSUE_TAGS, POLARITIES
 
 # ---------------------------------------------------------------- keyword baseline
 
@@ -214,9 +214,9 @@ class EmbeddingTagger:
 
 @dataclass
 class SupportModel:
-    """Support types of units: the rules of `pipeline.support`, except for the types in ``models``.
+    """Support types of units: the rules of `pipeline.readers.support`, except for the types in ``models``.
 
-    For those, chosen by `pipeline.train` where cross-validation found it better
+    For those, chosen by `pipeline.stages.train` where cross-validation found it better
     than the rules, a logistic regression on the tagger's features decides
     (probability ≥ 0.5) and the rule for that type is not used.
     """
@@ -225,7 +225,7 @@ class SupportModel:
 
     def predict(self, texts: Sequence[str], x: Any) -> list[list[str]]:
         """The support types of each text: rule types first (in rule order), then learned ones."""
-        from pipeline.support import find_support
+        from pipeline.readers.support import find_support
 
         learned = {t: m.predict_proba(x)[:, 1] >= 0.5 for t, m in self.models.items()} if len(texts) else {}
         return [

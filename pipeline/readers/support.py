@@ -1,6 +1,6 @@
 """Rules that name the external support in a sentence (taxonomy ``support_type``).
 
-A transparent set of rules. `pipeline.train.support_choice` replaces a type's
+A transparent set of rules. `pipeline.stages.train.support_choice` replaces a type's
 rule with a classifier where cross-validation finds it better (the model's
 `SupportModel`); the other types keep their rule. Each rule is a pattern, and
 the words of a more specific rule are removed before a more general one looks

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from pipeline.contracts import ISSUE_TAGS
 from pipeline.errors import PipelineError
-from pipeline.text import fold
+from pipeline.text.common import fold
+from pipeline.warehouse.contracts import ISSUE_TAGS
 
 if TYPE_CHECKING:
-    from pipeline.labels import LabelledUnit
-    from pipeline.search import SearchParams
-    from pipeline.train import TrainedModel
+    from pipeline.search.index import SearchParams
+    from pipeline.stages.train import TrainedModel
+    from pipeline.tagging.labels import LabelledUnit
 
 SCALAR_FIELDS = (
     "letter_kind",
@@ -192,9 +192,9 @@ def score_tagger(
     """
     from collections import Counter
 
-    from pipeline.support import find_support
-    from pipeline.tagger import label_matrix, polarity_metrics, tag_metrics
-    from pipeline.train import predict_with, text_key
+    from pipeline.readers.support import find_support
+    from pipeline.stages.train import predict_with, text_key
+    from pipeline.tagging.tagger import label_matrix, polarity_metrics, tag_metrics
 
     if not test:
         raise PipelineError("no labelled units in the test split; see corpus/labels/GUIDE.md")
@@ -310,8 +310,8 @@ def run_tagger(
     """The shell: score the trained tagger on the test split; write metrics and per-tag plot data."""
     import pandas as pd
 
-    from pipeline.labels import read_labels
-    from pipeline.train import load
+    from pipeline.stages.train import load
+    from pipeline.tagging.labels import read_labels
 
     test = [u for u in read_labels(labels) if u.split == "test"]
     df = pd.read_parquet(embeddings)
@@ -338,10 +338,10 @@ def run_search(
 
     The query vectors come from the embed stage, so no model is loaded here.
     """
-    from pipeline.embed import read_queries
     from pipeline.errors import PipelineError
-    from pipeline.queries import connect_read_only
-    from pipeline.search import evaluate_search, load_index
+    from pipeline.search.index import evaluate_search, load_index
+    from pipeline.stages.embed import read_queries
+    from pipeline.warehouse.queries import connect_read_only
 
     qe = pd.read_parquet(query_embeddings)
     vectors = {q: np.asarray(v, dtype=np.float32) for q, v in zip(qe["query_id"], qe["vector"], strict=True)}

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipeline import contracts, incremental
-from pipeline.contracts import ISSUE_TAGS
-from pipeline.embed import embed_texts, embedding_rows, unit_spans
-from pipeline.encoder import Encoder
+from pipeline import incremental
 from pipeline.errors import PipelineError
-from pipeline.train import TrainedModel
+from pipeline.search.encoder import Encoder
+from pipeline.stages.embed import embed_texts, embedding_rows, unit_spans
+from pipeline.stages.train import TrainedModel
+from pipeline.warehouse import contracts
+from pipeline.warehouse.contracts import ISSUE_TAGS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,8 +74,9 @@ def classify_documents(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """``units``, ``issues`` and ``unit_embeddings`` rows of documents, in one pass: cut, embed, classify.
 
-    The same steps as the ``embed`` and ``classify`` stages (`pipeline.embed.unit_spans`,
-    `pipeline.embed.embed_texts` in batches of ``batch_units``, `classify_spans`), for callers that hold documents.
+    The same steps as the ``embed`` and ``classify`` stages (`pipeline.stages.embed.unit_spans`,
+    `pipeline.stages.embed.embed_texts` in batches of ``batch_units``, `classify_spans`), for callers that hold
+    documents.
     """
     spans = unit_spans(docs, nlp)
     vecs, _ = embed_texts([r["text"] for r in spans], encoder, {}, batch_units)
@@ -308,8 +310,8 @@ def _classify_batch(item: tuple[pd.DataFrame, np.ndarray, np.ndarray]) -> tuple[
 
 def _vector_batches(embeddings: Path, unit_ids: list[str], size: int) -> Iterator[tuple[list[str], np.ndarray]]:
     """``(unit_ids, vectors)`` of the units of ``unit_ids`` in ``embeddings``, ``size`` at a time, in file order."""
-    from pipeline.embed import vector_rows
     from pipeline.incremental import batches_where
+    from pipeline.stages.embed import vector_rows
 
     ids: list[str] = []
     vecs: list[np.ndarray] = []

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.text import BULLET, Span, fold, parse_date_list
+from pipeline.text.common import BULLET, Span, fold, parse_date_list
 
 CORE_FIELDS = ("school_name", "inspection_start", "overall_effectiveness")
 """A report missing any of these is ``partial``."""
@@ -455,3 +455,8 @@ def _strip_span(m: re.Match[str]) -> tuple[int, int]:
 
 def _as_text(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def read(doc_id: str, text: str) -> dict[str, list[dict[str, Any]]]:
+    """The reader's entry point for the ``parse`` stage: rows of the parse tables for one document."""
+    return parse_inspection(doc_id, text)

@@ -1,6 +1,6 @@
 """Hand-labelled units (``corpus/labels/units.jsonl``): reading, checking, the fixed split.
 
-Each row is one unit of a document (see `pipeline.units`) with the tags,
+Each row is one unit of a document (see `pipeline.readers.units`) with the tags,
 polarity and support types a reader gave it (``corpus/labels/GUIDE.md``). The
 ``split`` of a row is set once, when it is first labelled, and never changed.
 """
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.contracts import ISSUE_TAGS, POLARITIES, SUPPORT_TYPES
 from pipeline.errors import PipelineError
+from pipeline.warehouse.contracts import ISSUE_TAGS, POLARITIES, SUPPORT_TYPES
 
 SPLITS = ("train", "test")
 
@@ -122,7 +122,7 @@ def add_written(written: Path, text_out: Path, labels: Path) -> tuple[int, int]:
     Returns:
         Units appended and units skipped as already labelled.
     """
-    from pipeline.units import unit_id_of
+    from pipeline.readers.units import unit_id_of
 
     if text_out.exists():
         raise PipelineError(f"{text_out} exists: its units are labelled already; write new units to a new file")
@@ -180,7 +180,7 @@ class LabelParams:
 def sheet(spans: Sequence[Mapping[str, Any]], labelled: Sequence[LabelledUnit]) -> tuple[list[dict[str, Any]], int]:
     """A labelling sheet: every unit of ``spans`` not labelled yet, with blank labels and its neighbours.
 
-    ``spans`` are ``unit_spans`` rows (`pipeline.embed.unit_spans`) with the
+    ``spans`` are ``unit_spans`` rows (`pipeline.stages.embed.unit_spans`) with the
     document's ``source`` added. ``before`` and ``after`` are the units next to
     each one in its document, so the reader can read it in place (GUIDE.md).
     Nothing proposes a label. A unit whose text (folded spaces and case) is
@@ -238,7 +238,7 @@ def add_labelled(sheet_path: Path, labels: Path, test_share: float) -> dict[str,
         PipelineError: a row that is not a sheet row, has an unknown id, no
             ``labelled_by``, or offsets that no longer match its ``unit_id``.
     """
-    from pipeline.units import unit_id_of
+    from pipeline.readers.units import unit_id_of
 
     ids = {u.unit_id for u in read_labels(labels)}
     counts = {"added": 0, "train": 0, "test": 0, "unlabelled": 0, "already_labelled": 0}

@@ -1,9 +1,4 @@
-"""Stage ``parse``: documents become records (spec/records.md), with evidence.
-
-Each document is read by the parser of its ``doc_type``: HMI letters here,
-section 5 reports in `pipeline.inspection`, case studies in
-`pipeline.casestudy`, LA plans in `pipeline.laplan`; every parser returns rows
-of the tables in `OUTPUTS`.
+"""HMI letters become records (the letter tables of spec/records.md), with evidence.
 
 Core: `parse_letter` reads one letter's normalised text (as ``ingest`` leaves it)
 into a `Letter`; every value carries the offsets of the words it was read from.
@@ -11,23 +6,19 @@ The reading is by rules written for the genre, not for particular letters: the
 salutation splits the letterhead and address block from the body; the subject
 line gives the kind and the school; fixed phrases of each era give the dates,
 the judgement and the recommendations. A value the text does not give is None,
-never a guess. The shell `run` turns documents into the letter tables.
+never a guess. `letter_rows` turns a `Letter` into the rows of the letter tables.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from pipeline.support import find_support
-from pipeline.text import BULLET, MONTH_RE, Span, find_dates, fold, month_number, parse_date_list, sentences
+from pipeline.readers.support import find_support
+from pipeline.text.common import BULLET, MONTH_RE, Span, find_dates, fold, month_number, parse_date_list, sentences
 
-STAGE = "parse"
 CORE_FIELDS = ("letter_kind", "letter_date", "visit_dates", "school_name", "inspector")
 """A letter missing any of these is ``partial``."""
 
@@ -893,91 +884,6 @@ def _as_text(name: str, letter: Letter) -> str:
     )
 
 
-OUTPUTS = (
-    "letters",
-    "field_evidence",
-    "recommendations",
-    "external_support",
-    "sections",
-    "inspections",
-    "judgements",
-    "case_study_items",
-    "la_plans",
-    "la_category_scheme",
-    "la_support_offer",
-    "la_rag_areas",
-    "la_floor_risk",
-    "la_success_criteria",
-)
-"""Tables the parse stage writes."""
-
-
-def parse_document(doc_id: str, doc_type: str, text: str) -> dict[str, list[dict[str, Any]]]:
-    """Rows of the parse tables for one document, by the parser of its type (none for ``unknown``)."""
-    from pipeline.casestudy import parse_case_study
-    from pipeline.inspection import parse_inspection
-    from pipeline.laplan import parse_la_plan
-
-    if doc_type == "hmi_letter":
-        return letter_rows(parse_letter(doc_id, text))
-    if doc_type == "inspection_report":
-        return parse_inspection(doc_id, text)
-    if doc_type == "case_study":
-        return parse_case_study(doc_id, text)
-    if doc_type == "la_plan":
-        return parse_la_plan(doc_id, text)
-    return {}
-
-
-_DOC_ROWS = 1000
-"""Documents read and parsed at a time: the text of a large corpus is never all in memory."""
-
-
-def _parse_one(item: tuple[str, str, str]) -> dict[str, list[dict[str, Any]]]:
-    return parse_document(*item)
-
-
-def run(documents: Path, out_dir: Path, jobs: int = 1) -> dict[str, int]:
-    """The ``parse`` shell: documents Parquet → one Parquet file per table of `OUTPUTS`.
-
-    Only documents not parsed before by the same code are parsed (in ``jobs``
-    processes); the rows of the others are kept from the last run, and a
-    document gone from ``documents`` loses its rows (`pipeline.incremental`).
-
-    Returns:
-        Rows written per table.
-    """
-    import pandas as pd
-
-    from pipeline import contracts, incremental
-
-    ids = pd.read_parquet(documents, columns=["doc_id"])["doc_id"]
-    fp = incremental.fingerprint(incremental.code_of(__name__))
-    kept_frames, kept = incremental.previous(out_dir, OUTPUTS, fp, set(ids))
-    todo = [d for d in ids if d not in kept]
-    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in OUTPUTS}
-    # the text of the new documents only, a batch at a time: only the rows parsed from it are kept
-    for batch in incremental.batches_where(documents, "doc_id", set(todo), ["doc_id", "doc_type", "text"], _DOC_ROWS):
-        items = list(zip(*(batch.column(c).to_pylist() for c in ("doc_id", "doc_type", "text")), strict=True))
-        for result in incremental.parallel_map(_parse_one, items, jobs):
-            for name, table_rows in result.items():
-                rows[name].extend(table_rows)
-    partial = [(r["doc_id"], r["error"]) for r in rows["letters"] + rows["inspections"] if r["status"] == "partial"]
-    counts = {name: len(rows[name]) + len(kept_frames.get(name, ())) for name in OUTPUTS}
-
-    def writer(name: str) -> Callable[[Path], None]:  # the rows leave memory as they are written
-        parts: list[pd.DataFrame | list[dict[str, Any]]] = [
-            kept_frames.pop(name, contracts.empty(contracts.TABLES[name])),
-            rows[name],
-        ]
-
-        def write(path: Path) -> None:
-            incremental.write_rows(path, contracts.TABLES[name], parts)
-
-        return write
-
-    incremental.write_folder(out_dir, {name: writer(name) for name in OUTPUTS}, set(ids), fp)
-    for doc_id, error in partial:
-        print(f"parse: {doc_id} is partial: {error}", file=sys.stderr)
-    print(f"parse: {len(todo)} documents parsed, {len(kept)} kept from the last run", file=sys.stderr)
-    return counts
+def read(doc_id: str, text: str) -> dict[str, list[dict[str, Any]]]:
+    """The reader's entry point for the ``parse`` stage: rows of the letter tables for one letter."""
+    return letter_rows(parse_letter(doc_id, text))

@@ -1,0 +1,1 @@
+"""The report's HTML: safe markup and inline SVG charts."""

@@ -1,0 +1,1 @@
+"""Similar-case search and the sentence encoder it shares with the tagger."""

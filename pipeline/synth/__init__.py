@@ -1,0 +1,1 @@
+"""A seeded generator of synthetic documents with their ground truth."""

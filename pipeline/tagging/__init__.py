@@ -1,0 +1,1 @@
+"""The issue taggers and the hand-labelled units they learn from."""

@@ -1,0 +1,1 @@
+"""Pure text helpers: decoding and layout, PDF text, guards against hostile input."""

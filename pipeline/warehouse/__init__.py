@@ -1,0 +1,1 @@
+"""The warehouse's table contracts and the named queries over it."""
