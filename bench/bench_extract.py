@@ -17,6 +17,10 @@ from pipeline.readers.letter import parse_letter
 from pipeline.stages.ingest import IngestParams, ingest_document
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests/pdf_factory.py knows where the real report is shared
+
+from tests.pdf_factory import bench_report  # noqa: E402
+
 RAW = ROOT / "corpus" / "raw"
 FIXTURES = ROOT / "tests" / "fixtures" / "letters"
 
@@ -39,7 +43,7 @@ def main() -> None:
         parse_letter(d.doc_id, d.text)
     t2 = time.perf_counter()
 
-    pdf = (RAW / "103980__5.pdf").read_bytes()
+    pdf = bench_report().read_bytes()  # the real report where ../shared has it
     t3 = time.perf_counter()
     pages = 0
     for _ in range(args.pdf_rounds):

@@ -41,7 +41,7 @@ from pipeline.text.pdf import read_pdf, read_pdf_pdfplumber  # noqa: E402
 from tests import pdf_factory  # noqa: E402
 
 RAW = ROOT / "corpus" / "raw"
-REPORT = RAW / "103980__5.pdf"
+REPORT = pdf_factory.bench_report()  # the real report where ../shared has it
 LINES_PER_PAGE = 42  # pdf_factory's body runs from 40 to 260 mm in 5 mm lines: 44 fit
 WRAP = 88  # characters per line of 11 pt Helvetica across the A4 body
 

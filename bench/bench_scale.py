@@ -26,6 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))  # tests/pdf_factory.py knows where the real report is shared
+
+from tests.pdf_factory import bench_report  # noqa: E402
 
 
 def stage(name: str, args: list[str], env: dict[str, str]) -> dict[str, float]:
@@ -102,7 +105,7 @@ def pdf_ratio() -> dict[str, float]:
     from pipeline.stages.ingest import IngestParams
     from pipeline.text.pdf import read_pdf
 
-    data = (ROOT / "corpus" / "raw" / "103980__5.pdf").read_bytes()
+    data = bench_report().read_bytes()  # the real report where ../shared has it
     p = IngestParams()
 
     def best(fn: object) -> float:

@@ -15,10 +15,18 @@ import pytest
 from pipeline.stages import ingest, link, load, parse
 from pipeline.stages.ingest import IngestParams
 from pipeline.warehouse import contracts
+from tests.pdf_factory import SHARED_REPORT
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "corpus" / "raw"
 GOLD = ROOT / "corpus" / "gold"
+
+
+def shared_report() -> Path:
+    """`SHARED_REPORT`, or a skip that says why when ``../shared`` is not beside the checkout."""
+    if not SHARED_REPORT.is_file():
+        pytest.skip(f"the real report PDF is read from {SHARED_REPORT}, which is not here (CI and the team have it)")
+    return SHARED_REPORT
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
+import pypdfium2 as pdfium
 import pytest
 import yaml
 from hypothesis import example, given, settings
@@ -20,7 +21,7 @@ from pipeline.stages.ingest import Document, IngestParams, Reject, doc_id_of, in
 from pipeline.text.common import decode
 from pipeline.warehouse import contracts
 from tests import pdf_factory
-from tests.conftest import RAW, ROOT
+from tests.conftest import RAW, ROOT, shared_report
 
 PARAMS = IngestParams()
 LETTER = RAW / "000_9679ccaa734ab79b.txt"
@@ -257,7 +258,7 @@ def test_decode_of_any_bytes_returns_text_or_raises_document_error(data: bytes) 
         ("002_ac7e3850505a210e.txt", "hmi_letter"),
         ("003_73e813e566bb7302.txt", "case_study"),
         ("004_a596cbc933efc5c6.txt", "la_plan"),
-        ("103980__5.pdf", "inspection_report"),
+        ("900411_section5_synthetic.pdf", "inspection_report"),
     ],
 )
 def test_doc_type_of_each_sample_document(name: str, doc_type: str) -> None:
@@ -266,7 +267,19 @@ def test_doc_type_of_each_sample_document(name: str, doc_type: str) -> None:
     assert doc.doc_type == doc_type
     assert doc.doc_type_evidence and doc.problems is None
     assert doc.n_chars == len(doc.text) and doc.n_bytes == path.stat().st_size
-    assert doc.n_pages == (13 if name.endswith(".pdf") else None)
+    assert doc.n_pages == (len(pdfium.PdfDocument(path.read_bytes())) if name.endswith(".pdf") else None)
+
+
+def test_the_real_report_from_shared_is_typed_and_paged() -> None:
+    report = shared_report()
+    doc = ingest_document(str(report), report.read_bytes(), PARAMS)
+    assert (doc.doc_type, doc.n_pages) == ("inspection_report", 13)
+
+
+def test_the_sample_report_is_the_synthetic_one_the_factory_draws() -> None:
+    # corpus/raw keeps no third-party PDF: its section 5 report is drawn by tests/pdf_factory.py from a fixture
+    assert (RAW / pdf_factory.SAMPLE_REPORT_PDF).read_bytes() == pdf_factory.sample_report_pdf()
+    assert not list(RAW.glob("103980*")), "the third-party report must stay in ../shared, out of the project"
 
 
 def test_doc_id_is_stable_and_tells_different_bytes_apart() -> None:

@@ -11,9 +11,8 @@ from pipeline.readers.inspection import grade_number, parse_inspection, read_cat
 from pipeline.stages.ingest import IngestParams, ingest_document
 from pipeline.text.common import normalise_layout
 from pipeline.warehouse import contracts
-from tests.conftest import RAW
+from tests.conftest import shared_report
 
-SAMPLE = RAW / "103980__5.pdf"
 TABLES = ("inspections", "field_evidence", "judgements", "recommendations")
 
 
@@ -43,7 +42,8 @@ def grades(rows: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def sample() -> tuple[str, dict[str, list[dict[str, Any]]]]:
-    doc = ingest_document(str(SAMPLE), SAMPLE.read_bytes(), IngestParams())
+    report = shared_report()
+    doc = ingest_document(str(report), report.read_bytes(), IngestParams())
     return doc.text, parse_inspection(doc.doc_id, doc.text)
 
 

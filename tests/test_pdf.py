@@ -27,9 +27,7 @@ from pipeline.text.pdf import (
     text_flow_lines,
 )
 from tests import pdf_factory
-from tests.conftest import RAW
-
-REPORT = RAW / "103980__5.pdf"
+from tests.conftest import shared_report
 
 
 def read(data: bytes, params: IngestParams | None = None, reader: Callable[..., PdfText] = read_pdf) -> PdfText:
@@ -56,7 +54,7 @@ def items(block: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def report() -> tuple[PdfText, str]:
-    pdf = read(REPORT.read_bytes())
+    pdf = read(shared_report().read_bytes())
     return pdf, normalise_layout(pdf.text)
 
 
@@ -401,11 +399,11 @@ def test_built_pdf_lines_and_boxes_are_pdfplumbers(name: str) -> None:
 
 @pytest.fixture(scope="module")
 def report_pdfplumber_pages() -> list[Page]:
-    return read_pages_pdfplumber(REPORT.read_bytes(), max_pages=50)
+    return read_pages_pdfplumber(shared_report().read_bytes(), max_pages=50)
 
 
 def test_report_lines_and_boxes_are_pdfplumbers(report_pdfplumber_pages: list[Page]) -> None:
-    assert_same_lines(read_pages(REPORT.read_bytes(), max_pages=50), report_pdfplumber_pages)
+    assert_same_lines(read_pages(shared_report().read_bytes(), max_pages=50), report_pdfplumber_pages)
 
 
 def test_report_reads_as_with_pdfplumber(report: tuple[PdfText, str], report_pdfplumber_pages: list[Page]) -> None:

@@ -149,7 +149,7 @@ def test_grades_and_kinds() -> None:
 def test_schools_sample() -> None:
     rows, rejects = _load(load_schools, "edubasealldata_sample.csv")
     contracts.frame(contracts.SCHOOLS, rows)
-    assert len(rows) == 13
+    assert len(rows) == 14
     assert _reasons(rejects) == [(5, "missing_urn"), (10, "unknown_la"), (14, "bad_date")]
     assert "'31-02-2013'" in rejects[2]["message"] and "CloseDate" in rejects[2]["message"]
     by_urn = {r["urn"]: r for r in rows}
@@ -174,6 +174,7 @@ def test_schools_sample() -> None:
         ("Wigmore Primary School", "LU2 9TB", "Luton"),
         ("Pixmore Junior School", "SG6 1RS", "Hertfordshire"),
         ("Leys Junior School", "DE55 7HA", "Derbyshire"),
+        ("Fernhollow Primary School", "B69 9ZZ", "Sandwell"),  # the synthetic section 5 report's school
     } <= letter_schools
 
 
@@ -268,7 +269,7 @@ def test_lineage_sample_follows_amalgamation_then_academy() -> None:
     rows = lineage({s["urn"] for s in schools}, links)
     contracts.frame(contracts.SCHOOL_LINEAGE, rows)
     by_urn = {r["urn"]: (r["current_urn"], r["steps"]) for r in rows}
-    assert len(rows) == 13
+    assert len(rows) == 14
     assert by_urn[900101] == (900111, 1)
     assert by_urn[900102] == (900111, 2)  # junior → primary → academy
     assert by_urn[900103] == (900111, 2)  # only the predecessor row names this link
