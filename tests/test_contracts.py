@@ -52,5 +52,5 @@ def test_allowed_values_and_lists() -> None:
 
 
 def test_readme_shows_the_contracts_as_they_are() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert contracts.markdown() in readme, "README is out of date: paste `ofsted-nlp contracts` into it"
+    readme = (ROOT / "docs" / "warehouse.md").read_text(encoding="utf-8")
+    assert contracts.markdown() in readme, "docs/warehouse.md is out of date: paste `ofsted-nlp contracts` into it"
