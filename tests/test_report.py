@@ -11,6 +11,7 @@ missing browser fails them.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import itertools
@@ -20,12 +21,14 @@ import re
 import shutil
 import subprocess
 import sys
+import traceback
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import jinja2
 import pytest
 
 from pipeline import cli
@@ -387,6 +390,90 @@ def test_document_text_is_escaped(hostile_warehouse: Path) -> None:
     assert html.count("<script") == 1 and "<img" not in html
     assert "&lt;script&gt;window.__pwned = 1; console.error(&#x27;pwned&#x27;)&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=&quot;window.__pwned = 2&quot;&gt;" in html
+
+
+# ---------------------------------------------------------------- templates
+
+TEMPLATES = ROOT / "pipeline" / "pages" / "templates"
+SECTIONS = {"headline": "headline.html", "weaknesses": "weaknesses.html", "schools": "schools.html",
+            "support": "support.html", "what-worked": "what_worked.html", "quality": "quality.html"}  # fmt: skip
+
+
+def test_every_template_says_what_it_renders_and_what_it_receives() -> None:
+    names = sorted(p.name for p in TEMPLATES.iterdir())
+    assert names == sorted([*SECTIONS.values(), "macros.html", "page.html", "style.css"])
+    for name in names:
+        head = (TEMPLATES / name).read_text(encoding="utf-8").split("#}")[0]
+        assert head.startswith(f"{{#\n  {name}: "), name
+        assert "Receives" in head or "receives nothing" in head.lower() or name == "macros.html", name
+
+
+def test_each_section_and_the_style_come_from_the_templates(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    # an analyst's copy of every section template, each with a sentence added under its heading
+    for name in SECTIONS.values():
+        text = (TEMPLATES / name).read_text(encoding="utf-8")
+        assert text.count("<h2>{{ heading }}</h2>\n") == 1, name
+        text = text.replace("<h2>{{ heading }}</h2>\n", f"<h2>{{{{ heading }}}}</h2>\n<p>Reworded in {name}.</p>\n")
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    page_html = (TEMPLATES / "page.html").read_text(encoding="utf-8")
+    (tmp_path / "page.html").write_text(page_html.replace('"Schools of concern"', '"Schools causing concern"'))
+    style = (TEMPLATES / "style.css").read_text(encoding="utf-8") + "h2 { color: #5a2d82; }\n"
+    (tmp_path / "style.css").write_text(style, encoding="utf-8")
+    data = collect(con, "Luton", None)
+    html = render(data, ReportParams(), templates=tmp_path)
+    for anchor, name in SECTIONS.items():
+        assert f"<p>Reworded in {name}.</p>" in between(html, f'<section id="{anchor}">', "</section>"), name
+    assert '<a href="#schools">Schools causing concern</a>' in html  # the list of sections and the heading agree
+    assert '<section id="schools">\n<h2>Schools causing concern</h2>' in html
+    sheet = between(html, "<style>", "</style>")[len("<style>") :]
+    assert sheet.endswith("h2 { color: #5a2d82; }\n")
+    digest = base64.b64encode(hashlib.sha256(sheet.encode()).digest()).decode()
+    assert f"style-src &#x27;sha256-{digest}&#x27;" in html  # the policy allows the restyled sheet
+    # the packaged templates are untouched by the override, and a page without it is as before
+    assert "Reworded" not in render(data, ReportParams())
+
+
+def test_a_misspelt_name_in_a_template_fails_and_says_where(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    text = (TEMPLATES / "support.html").read_text(encoding="utf-8").replace("support.chart", "support.charts")
+    (tmp_path / "support.html").write_text(text, encoding="utf-8")
+    with pytest.raises(jinja2.UndefinedError, match="charts") as err:
+        render(collect(con, "Luton", None), ReportParams(), templates=tmp_path)
+    assert any(f.filename == str(tmp_path / "support.html") for f in traceback.extract_tb(err.value.__traceback__))
+
+
+def _hostile_cells(df: Any, text: str) -> Any:
+    """``df`` with ``text`` appended to every string, and to every string in a list."""
+
+    def poison(v: Any) -> Any:
+        if isinstance(v, str):
+            return v + text
+        if hasattr(v, "__len__") and not isinstance(v, (bytes, dict)):
+            return [poison(x) for x in v]
+        return v
+
+    out = df.copy()
+    for col in out.columns:
+        if any(isinstance(v, str) or (hasattr(v, "__len__") and len(v) > 0) for v in out[col]):
+            out[col] = out[col].map(poison)
+    return out
+
+
+def test_markup_in_any_name_or_text_is_escaped_in_every_section(con: duckdb.DuckDBPyConnection) -> None:
+    hostile = " " + HOSTILE + HOSTILE_IMG
+    d = collect(con, None, None, {"chosen": hostile, "n_test_units": 185, "macro_f1": 0.755})
+    frames = {f.name: _hostile_cells(getattr(d, f.name), hostile) for f in dataclasses.fields(d)
+              if hasattr(getattr(d, f.name), "columns")}  # fmt: skip
+    d = dataclasses.replace(d, la="Luton" + hostile, **frames)  # an LA page: school, LA, tags, texts all hostile
+    html = render(d, ReportParams(evidence_per_tag=1, max_schools=1))  # and the commands that list the rest
+    assert html.count("<script") == 1 and "<img" not in html
+    assert "<title>LA strategy report: Luton &lt;script&gt;window.__pwned" in html
+    for anchor in SECTIONS:
+        section = between(html, f'<section id="{anchor}">', "</section>")
+        assert "&lt;script&gt;" in section and "&lt;img src=x onerror=&quot;" in section, anchor
+    school = between(html, '<section id="schools">', "</section>")
+    assert re.search(r'<th scope="row">[^<]+ &lt;script&gt;window.__pwned = 1; console.error\(&#x27;pwned', school)
+    for query in ("weakness_evidence", "schools_of_concern"):  # the command that repeats the filter: quoted, escaped
+        assert f"<code>ofsted-nlp query {query} --la &#x27;Luton &lt;script&gt;window.__pwned" in html, query
 
 
 def test_cli_report_one_la_without_model_libraries(sample_warehouse: Path, tmp_path: Path) -> None:

@@ -1,1 +1,1 @@
-"""The report's HTML: safe markup and inline SVG charts."""
+"""The report's HTML: Jinja2 templates (``templates/``), safe markup and inline SVG charts."""

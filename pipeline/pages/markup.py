@@ -1,10 +1,12 @@
 """Safe HTML and inline SVG charts for the report stage.
 
-Every piece of text goes through `el` or `esc`, which escape it; only
-`Markup` (HTML this module built) is inserted as it is. So a letter that
-contains ``<script>`` shows those characters and runs nothing. Charts are
-plain SVG drawn here (no script, no network): each has a title, a
-description and, beside it, the same numbers as a table.
+The page around the charts is written by Jinja2 templates (``templates/``),
+whose every ``{{ value }}`` goes through `esc`, as does every piece of text
+given to `el`: both escape it, and only `Markup` (HTML built here or by a
+template) is inserted as it is. So a letter that contains ``<script>`` shows
+those characters and runs nothing. Charts are plain SVG drawn here (no
+script, no network): each has a title, a description and, beside it, the
+same numbers as a table.
 """
 
 from __future__ import annotations
@@ -13,18 +15,17 @@ import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from markupsafe import Markup
+
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 """Okabe–Ito colours: distinguishable with the common colour-vision deficiencies."""
 
 
-class Markup(str):
-    """HTML that this module built: inserted without escaping."""
-
-    __slots__ = ()
-
-
 def esc(value: object) -> Markup:
-    """``value`` as HTML text: escaped unless it is already `Markup`; ``None`` is empty."""
+    """``value`` as HTML text: escaped unless it is already `Markup`; ``None`` is empty.
+
+    The templates' ``finalize``, so a page escapes the same way whether code or a template wrote it.
+    """
     if isinstance(value, Markup):
         return value
     if value is None:
@@ -62,13 +63,6 @@ def el(tag: str, *children: object, **attrs: object) -> Markup:
     if tag in _VOID:
         return Markup(start)
     return Markup(f"{start}{_children(children)}</{tag}>")
-
-
-def table(header: Sequence[str], rows: Iterable[Sequence[object]], caption: str | None = None) -> Markup:
-    """A data table with a header row (and an optional caption)."""
-    head = el("thead", el("tr", [el("th", h, scope="col") for h in header]))
-    body = el("tbody", [el("tr", [el("td", c) for c in row]) for row in rows])
-    return el("table", el("caption", caption) if caption else None, head, body)
 
 
 @dataclass(frozen=True)
@@ -119,26 +113,6 @@ def _link(href: str | None, *children: Markup) -> Markup:
 
 def _clip(text: str, n: int = 32) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def legend(names: Sequence[str], colours: Sequence[str] = PALETTE) -> Markup:
-    """A legend in HTML (so it wraps and is read as text)."""
-    items = [
-        el(
-            "li",
-            el(
-                "svg",
-                el("rect", width=16, height=16, fill=colours[i % len(colours)]),
-                width=16,
-                height=16,
-                aria_hidden="true",
-                class_="swatch",
-            ),
-            name,
-        )
-        for i, name in enumerate(names)
-    ]
-    return el("ul", items, class_="legend")
 
 
 def bar_chart(

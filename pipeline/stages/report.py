@@ -2,27 +2,34 @@
 
 `collect` answers the named queries (`pipeline.warehouse.queries`) with one LA and
 start-date filter, so every section of a page agrees; `render` turns those
-answers into HTML with `pipeline.pages.markup`, which escapes every piece of
-document text. Charts are inline SVG with a text alternative; the only script
-(opening an evidence list from a link, and every list for printing) is inline
-and allowed by a Content-Security-Policy hash, so no other script can run.
+answers into the values each section shows and fills the Jinja2 templates of
+``pipeline/pages/templates`` with them: the templates hold the page's wording,
+HTML and style sheet, this module the figures and the charts. Every value is
+escaped (`pipeline.pages.markup.esc`). Charts are inline SVG drawn by
+`pipeline.pages.markup`, with a text alternative; the only script (opening an
+evidence list from a link, and every list for printing) is inline and allowed,
+with the style sheet, by a Content-Security-Policy hash, so no other script can run.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
 import re
 import shlex
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import jinja2
+from markupsafe import Markup
+
 from pipeline.errors import PipelineError
-from pipeline.pages.markup import PALETTE, Bar, BarRow, Markup, bar_chart, el, grid_chart, legend, table
+from pipeline.pages.markup import PALETTE, Bar, BarRow, bar_chart, esc, grid_chart
 from pipeline.warehouse import queries
 
 if TYPE_CHECKING:
@@ -264,9 +271,9 @@ def _missing(v: Any) -> bool:
         return False
 
 
-def _rows(df: pd.DataFrame) -> Iterator[Any]:
+def _rows(df: pd.DataFrame) -> list[Any]:
     """A frame's rows as named tuples (typed loosely: the columns are the named query's)."""
-    return iter(df.itertuples())
+    return list(df.itertuples())
 
 
 def _label(ident: object) -> str:
@@ -274,9 +281,8 @@ def _label(ident: object) -> str:
     return "" if _missing(ident) else str(ident).replace("_", " ")
 
 
-def _date(v: Any) -> str:
-    if _missing(v):
-        return "date not read"
+def _isodate(v: Any) -> str:
+    """A date as ``YYYY-MM-DD`` (the templates' ``date`` macro says when there is none)."""
     return v.isoformat()[:10] if hasattr(v, "isoformat") else str(v)[:10]
 
 
@@ -284,70 +290,19 @@ def _share(k: int, n: int) -> str:
     return f"{k} of {n} ({k / n:.0%})" if n else f"{k} of 0"
 
 
-def _small(n: int, params: ReportParams) -> Markup:
-    return el("span", " small n", class_="small-n") if n < params.small_n else Markup("")
-
-
 # ---------------------------------------------------------------- sections
+# Each function gives the values one section template shows (pipeline/pages/templates/<section>.html,
+# under the same name); the wording and the HTML around them are the template's. Charts are drawn here.
 
 
-def _empty(anchor: str, title: str, *lead: Markup | str) -> Markup:
-    """A section with nothing to show: its heading, what leads it, and the last item as a sentence."""
-    *before, message = lead
-    return el("section", el("h2", title), before, el("p", message), id=anchor)
-
-
-def _headline(d: ReportData) -> Markup:
+def _headline(d: ReportData) -> dict[str, Any]:
     h = d.headline
     judged, effective = int(h["letters_judged"] or 0), int(h["effective_action"] or 0)
-    period = f"{_date(h['first_date'])} to {_date(h['last_date'])}" if h["first_date"] is not None else "no dates"
-    cards = [
-        ("Letters", h["letters"], "HMI monitoring letters"),
-        ("Reports", h["reports"], "section 5 inspection reports"),
-        ("Schools", h["schools"], f"in {h['las']} LA(s)"),
-        ("Effective action", _share(effective, judged) if judged else "no letter", "of letters with a judgement read"),
-        ("Period", period, "first and last visit or inspection"),
-    ]
-    figures = el(
-        "div",
-        [
-            el("div", el("p", k, class_="k"), el("p", v, class_="v"), el("p", note, class_="note"), class_="card")
-            for k, v, note in cards
-        ],
-        class_="cards",
-    )
-    cat = d.category_vs_letters
-    rows = [
-        (
-            r.la,
-            _label(r.la_category),
-            _label(r.letter_kind),
-            r.letters,
-            r.schools,
-            r.effective_action,
-            r.not_effective,
-            r.no_judgement,
-        )
-        for r in _rows(cat)
-    ]
-    header = [
-        "LA",
-        "LA category at the visit",
-        "Letter kind",
-        "Letters",
-        "Schools",
-        "Effective action",
-        "Not effective",
-        "No judgement read",
-    ]
-    return el(
-        "section",
-        el("h2", "Headline figures"),
-        figures,
-        el("h3", "Schools by LA category and letter kind"),
-        table(header, rows) if rows else el("p", "No letters in this selection."),
-        id="headline",
-    )
+    return {
+        "figures": h,
+        "effective": _share(effective, judged) if judged else None,
+        "categories": _rows(d.category_vs_letters),
+    }
 
 
 def _tag_order(d: ReportData) -> list[str]:
@@ -358,15 +313,14 @@ def _tag_order(d: ReportData) -> list[str]:
     return [str(t) for t in g["tag"]]
 
 
-def _recurring(d: ReportData, params: ReportParams) -> Markup:
+def _weaknesses(d: ReportData, params: ReportParams) -> dict[str, Any]:
     tags = _tag_order(d)
     if not tags:
-        return _empty("weaknesses", "Recurring weaknesses", "No weaknesses tagged in this selection.")
-    ev = d.evidence
+        return {"tags": []}
     n_here, n_all = int(d.headline["schools"] or 0), d.everywhere.schools
     here = dict(zip(d.evidence_counts["tag"], d.evidence_counts["schools"], strict=True))
     units = dict(zip(d.evidence_counts["tag"], d.evidence_counts["units"], strict=True))
-    by_tag = dict(iter(ev.groupby("tag", sort=False)))
+    by_tag = dict(iter(d.evidence.groupby("tag", sort=False)))
     there = d.everywhere.tag_schools
     compare = d.la is not None
     rows = []
@@ -385,23 +339,12 @@ def _recurring(d: ReportData, params: ReportParams) -> Markup:
     )
     share_chart = bar_chart("chart-weakness-share", f"Weaknesses by share of schools: {who}", desc, rows, maximum=1.0)
     series = [who, "all LAs in the warehouse"] if compare else [who]
-    share_table = table(
-        ["Weakness", f"Schools ({who})", *(["Schools (all LAs)"] if compare else [])],
-        [
-            (
-                el("a", _label(t), href=f"#ev-{t}"),
-                _share(int(here.get(t, 0)), n_here),
-                *([_share(int(there.get(t, 0)), n_all)] if compare else []),
-            )
-            for t in tags
-        ],
-    )
     # tag × period grid from recurring_weaknesses (schools per LA summed: a school is in one LA)
     rec = d.recurring.assign(period=d.recurring["period"].fillna("date not read"))
     periods = sorted(set(rec["period"]))
     counts = rec.groupby(["tag", "period"])["schools"].sum().to_dict()
     values = [[int(counts.get((t, p), 0)) for p in periods] for t in tags]
-    grid = grid_chart(
+    years_chart = grid_chart(
         "chart-weakness-years",
         f"Weaknesses by academic year: {who}",
         "Number of schools with each weakness in each academic year (September to August); darker is more. "
@@ -411,34 +354,32 @@ def _recurring(d: ReportData, params: ReportParams) -> Markup:
         values,
         hrefs=[f"#ev-{t}" for t in tags],
     )
-    grid_table = table(
-        ["Weakness", *periods], [(el("a", _label(t), href=f"#ev-{t}"), *v) for t, v in zip(tags, values)]
-    )
-    return el(
-        "section",
-        el("h2", "Recurring weaknesses"),
-        el(
-            "p",
-            "Counted per school: a school with five sentences on one weakness counts once. Select a bar, a row "
-            "or a weakness in the tables below to read the sentences and recommendations behind it.",
-        ),
-        el(
-            "figure",
-            share_chart,
-            legend(series),
-            el("figcaption", desc),
-            el("details", el("summary", "The numbers behind this chart"), share_table),
-        ),
-        el(
-            "figure",
-            grid,
-            el("figcaption", "Schools with each weakness, by academic year."),
-            el("details", el("summary", "The numbers behind this chart"), grid_table),
-        ),
-        el("h3", "The evidence"),
-        [_evidence(t, by_tag[t], int(here[t]), int(units[t]), d, params) for t in tags],
-        id="weaknesses",
-    )
+    evidence = []
+    for t in tags:
+        quotes = _rows(by_tag[t].drop_duplicates("unit_id").head(params.evidence_per_tag))  # a unit once
+        n_units = int(units[t])
+        evidence.append(
+            {"tag": t, "schools": int(here[t]), "units": n_units, "quotes": quotes, "more": n_units - len(quotes)}
+        )
+    return {
+        "who": who,
+        "compare": compare,
+        "tags": [
+            {
+                "tag": t,
+                "here": _share(int(here.get(t, 0)), n_here),
+                "everywhere": _share(int(there.get(t, 0)), n_all) if compare else None,
+                "years": v,
+            }
+            for t, v in zip(tags, values, strict=True)
+        ],
+        "periods": periods,
+        "share_chart": share_chart,
+        "share_desc": desc,
+        "share_legend": list(zip(series, PALETTE, strict=False)),
+        "years_chart": years_chart,
+        "evidence": evidence,
+    }
 
 
 def _filter_args(d: ReportData) -> str:
@@ -450,114 +391,22 @@ def _filter_args(d: ReportData) -> str:
     return " ".join(parts)
 
 
-def _evidence(
-    tag: str, rows: pd.DataFrame, n_schools: int, n_units: int, d: ReportData, params: ReportParams
-) -> Markup:
-    """A weakness's evidence list: its first rows (a unit once, `evidence_rows`), and the count of the rest."""
-    shown = rows.drop_duplicates("unit_id").head(params.evidence_per_tag)
-    items = [
-        el(
-            "li",
-            el("blockquote", r.text),
-            el(
-                "p",
-                f"{r.school or 'school not read'}, {_date(r.date)}, {_label(r.doc_type)} ({r.kind}); "
-                f"document {r.doc_id}, characters {r.start}–{r.end}",
-                class_="source",
-            ),
-        )
+def _schools(d: ReportData, params: ReportParams) -> dict[str, Any]:
+    s = d.schools
+    shown = s.head(params.max_schools)
+    events: dict[Any, list[Any]] = {}  # one pass over the timeline, not one filter per school
+    for e in _rows(d.timeline):
+        events.setdefault(e.current_urn, []).append(e)
+    rows = [
+        {
+            "school": r,
+            "events": events.get(r.current_urn, []),
+            "recommendations": list(r.open_recommendations) if r.open_recommendations is not None else [],
+            "support": list(r.support_named),
+        }
         for r in _rows(shown)
     ]
-    more = n_units - len(shown)
-    rest = (
-        el("p", f"and {more} more: ", el("code", f"ofsted-nlp query weakness_evidence {_filter_args(d)}".strip()))
-        if more > 0
-        else None
-    )
-    summary = f"{_label(tag)}: {n_schools} school(s), {n_units} sentence(s) or recommendation(s)"
-    return el(
-        "details", el("summary", summary), el("ul", items, class_="quotes"), rest, id=f"ev-{tag}", class_="evidence"
-    )
-
-
-def _schools(d: ReportData, params: ReportParams) -> Markup:
-    s = d.schools
-    if not len(s):
-        return _empty("schools", "Schools of concern", "No school linked in this selection.")
-    shown = s.head(params.max_schools)
-    events: dict[Any, list[str]] = {}  # one pass over the timeline, not one filter per school
-    for e in _rows(d.timeline):
-        events.setdefault(e.current_urn, []).append(f"{_date(e.date)}: {e.event}: {e.detail}")
-    body = []
-    for r in _rows(shown):
-        lines = events.get(r.current_urn, [])
-        timeline = el(
-            "details",
-            el("summary", f"{len(lines)} event(s)"),
-            el("ol", [el("li", line) for line in lines]),
-        )
-        recs = list(r.open_recommendations) if r.open_recommendations is not None else []
-        open_recs = (
-            el("details", el("summary", f"{len(recs)} open"), el("ol", [el("li", t) for t in recs]))
-            if recs
-            else "none open"
-        )
-        judgement = (
-            f"{r.section5_judgement} ({_date(r.section5_date)})" if not _missing(r.section5_date) else "none recorded"
-        )
-        category = _label(r.category_of_concern) or "none"
-        la_cat = f"{_label(r.la_category)} ({r.la_category_year})" if not _missing(r.la_category) else "not recorded"
-        support = ", ".join(_label(x) for x in r.support_named) if len(r.support_named) else "none named"
-        body.append(
-            el(
-                "tr",
-                el(
-                    "th",
-                    r.school or "name not read",
-                    el("br"),
-                    el("span", f"URN {r.current_urn}, {r.la}", class_="note"),
-                    scope="row",
-                ),
-                el("td", judgement),
-                el("td", category),
-                el("td", la_cat),
-                el("td", f"{r.latest_document} ({_date(r.latest_date)})"),
-                el("td", open_recs),
-                el("td", support),
-                el("td", timeline),
-            )
-        )
-    header = [
-        "School",
-        "Latest section 5",
-        "Category of concern",
-        "LA category (latest year)",
-        "Latest document",
-        "Recommendations",
-        "Support named",
-        "Timeline",
-    ]
-    more = len(s) - len(shown)
-    return el(
-        "section",
-        el("h2", "Schools of concern"),
-        el(
-            "p",
-            "Most serious first: special measures, serious weaknesses, inadequate, requires improvement, then "
-            "schools whose latest section 5 judgement is good or better. Recommendations are those of the "
-            "school's latest letter or report, and count as closed once a later section 5 judged it good or "
-            "better.",
-        ),
-        el(
-            "div",
-            el("table", el("thead", el("tr", [el("th", h, scope="col") for h in header])), el("tbody", body)),
-            class_="wide",
-        ),
-        el("p", f"and {more} more schools: ", el("code", f"ofsted-nlp query schools_of_concern {_filter_args(d)}"))
-        if more > 0
-        else None,
-        id="schools",
-    )
+    return {"total": len(s), "rows": rows, "more": len(s) - len(shown)}
 
 
 BASELINE = "(all letter schools)"
@@ -581,18 +430,10 @@ def outcome_group(label: str) -> str:
     return "monitoring"
 
 
-def _support(d: ReportData, params: ReportParams) -> Markup:
+def _support(d: ReportData) -> dict[str, Any]:
     sup = d.support
-    caution = el(
-        "p",
-        el("strong", "Association, not effect. "),
-        "These counts say which support was named in a school's letters (or given by the LA that year) before its "
-        "next recorded outcome. Schools that get support differ from those that do not, and one school can count "
-        f"under several kinds of support. Counts of fewer than {params.small_n} schools are marked small n.",
-        class_="caution",
-    )
     if not len(sup):
-        return _empty("support", "Support and outcomes", caution, "No support named in this selection.")
+        return {"rows": []}
     sup = sup.assign(group=sup["next_outcome"].map(outcome_group))
     totals = sup.groupby("support_type")["schools"].sum().sort_values(ascending=False, kind="stable")
     types = [BASELINE, *(t for t in totals.index if t != BASELINE)] if BASELINE in totals.index else list(totals.index)
@@ -615,163 +456,33 @@ def _support(d: ReportData, params: ReportParams) -> Markup:
         rows,
         stacked=True,
     )
-    detail = table(
-        ["Support named", "Next outcome", "Schools", "Letters", ""],
-        [
-            (_label(r.support_type), r.next_outcome, r.schools, r.letters, _small(int(r.schools), params))
-            for r in _rows(sup)
-        ],
-    )
-    return el(
-        "section",
-        el("h2", "Support and outcomes"),
-        caution,
-        el(
-            "figure",
-            chart,
-            legend(groups, [PALETTE[_OUTCOME_COLOUR[g]] for g in groups]),
-            el("figcaption", "Schools per kind of support, split by next outcome (counts on the bars)."),
-        ),
-        detail,
-        id="support",
-    )
+    return {"rows": _rows(sup), "chart": chart, "legend": [(g, PALETTE[_OUTCOME_COLOUR[g]]) for g in groups]}
 
 
-def _what_worked(d: ReportData, params: ReportParams) -> Markup:
+def _what_worked(d: ReportData, params: ReportParams) -> dict[str, Any]:
     ww = d.what_worked
-    intro = el(
-        "p",
-        "For this selection's most widespread weaknesses: actions and impact from case studies, and items of LA "
-        "support offers, tagged with the same weakness by the tagger. They come from the whole warehouse (a case "
-        "study or another LA's plan may help here).",
-    )
-    if not len(ww):
-        return _empty("what-worked", "What worked", intro, "No case study or support offer matches.")
-    tags = list(dict.fromkeys(ww["tag"]))[: params.top_tags]
     blocks = []
-    for t in tags:
+    for t in list(dict.fromkeys(ww["tag"]))[: params.top_tags]:
         sub = ww[ww["tag"] == t].drop_duplicates(["doc_id", "text"]).head(params.what_worked_per_tag)
-        first = sub.iloc[0]
-        items = [
-            el(
-                "li",
-                el("blockquote", r.text),
-                el("p", f"{r.source}: {r.title}" + (f" ({r.la})" if not _missing(r.la) else ""), class_="source"),
-            )
-            for r in _rows(sub)
-        ]
-        blocks += [el("h3", f"{_label(t)} (weakness at {first.schools} school(s))"), el("ul", items, class_="quotes")]
-    return el("section", el("h2", "What worked"), intro, blocks, id="what-worked")
+        blocks.append({"tag": t, "schools": sub.iloc[0].schools, "quotes": _rows(sub)})
+    return {"blocks": blocks}
 
 
-def _quality(d: ReportData) -> Markup:
+def _quality(d: ReportData) -> dict[str, Any]:
     rej = d.rejected
     by_reason = rej.groupby(["input", "reason"]).size().reset_index(name="n") if len(rej) else rej
-    rejected = (
-        el(
-            "div",
-            table(["Input", "Reason", "Count"], [(r.input, r.reason, r.n) for r in _rows(by_reason)]),
-            el(
-                "details",
-                el("summary", f"All {len(rej)} rejected inputs"),
-                table(
-                    ["Input", "Source", "Reason", "Where", "Message"],
-                    [(r.input, r.source, r.reason, r.detail, r.message) for r in _rows(rej)],
-                ),
-            ),
-        )
-        if len(rej)
-        else el("p", "No document or reference row was rejected.")
-    )
-    um = d.unmatched
-    unmatched = (
-        table(
-            ["Document", "Date", "School as written", "Best candidate", "Confidence", "Why not linked"],
-            [
-                (r.doc_id, _date(r.date), r.school, f"{r.best_name} ({r.best_urn})", r.confidence, r.reason)
-                for r in _rows(um)
-            ],
-        )
-        if len(um)
-        else el("p", "Every letter and report in this selection is linked to a school.")
-    )
-    miss = d.missing[d.missing["missing"] > 0]
-    n_docs = int(d.missing.groupby("doc_type")["documents"].max().sum()) if len(d.missing) else 0
-    missing = (
-        table(
-            ["Document type", "Field", "Missing", "Of"],
-            [(_label(r.doc_type), r.field, r.missing, r.documents) for r in _rows(miss)],
-        )
-        if len(miss)
-        else el("p", f"No key field is missing in the {n_docs} letter(s) and report(s) of this selection.")
-    )
-    versions = table(
-        ["Tagger version", "Units", "Documents"],
-        [(r.model_version, r.units, r.documents) for r in _rows(d.classifier)],
-    )
-    t = d.tagger
-    if t:
-        held_out = el(
-            "p",
-            f"Held-out figures of the tagger ({t.get('chosen')}), on {t.get('n_test_units')} hand-labelled test "
-            f"units: macro-F1 {t.get('macro_f1')}, micro-F1 {t.get('micro_f1')}, polarity accuracy "
-            f"{t.get('polarity_accuracy')} (keyword baseline macro-F1 {t.get('keyword_macro_f1')}). The tags in this "
-            "report are the tagger's, not a person's: read the evidence.",
-        )
-    else:
-        held_out = el("p", "No held-out figures for the tagger were given (run the evaluate stage).")
-    return el(
-        "section",
-        el("h2", "Data quality"),
-        el("h3", "Rejected inputs"),
-        el("p", "Rejected documents and reference rows have no LA or date: this list is the whole warehouse's."),
-        rejected,
-        el("h3", "Letters and reports not matched to a school"),
-        unmatched,
-        el("h3", "Fields missing"),
-        missing,
-        el("h3", "Classifier"),
-        versions,
-        held_out,
-        id="quality",
-    )
+    return {
+        "rejected_by_reason": _rows(by_reason),
+        "rejected": _rows(rej),
+        "unmatched": _rows(d.unmatched),
+        "missing": _rows(d.missing[d.missing["missing"] > 0]),
+        "documents": int(d.missing.groupby("doc_type")["documents"].max().sum()) if len(d.missing) else 0,
+        "versions": _rows(d.classifier),
+        "tagger": d.tagger,
+    }
 
 
 # ---------------------------------------------------------------- page
-
-_CSS = """
-:root { --fg: #111; --muted: #444; --line: #bbb; --accent: #0072B2; }
-body { font: 18px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: var(--fg);
-       background: #fff; margin: 0 auto; padding: 1rem 1.5rem 3rem; max-width: 75rem; }
-h1 { font-size: 2rem; margin: .5rem 0 .25rem; } h2 { font-size: 1.5rem; border-bottom: 3px solid var(--accent);
-     padding-bottom: .2rem; margin-top: 2.5rem; } h3 { font-size: 1.2rem; margin-top: 1.5rem; }
-a { color: #004f80; } a:focus, summary:focus { outline: 3px solid #E69F00; outline-offset: 2px; }
-.filter, .note, .source { color: var(--muted); } .note { font-size: .85rem; margin: 0; }
-nav ul { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; }
-.cards { display: flex; flex-wrap: wrap; gap: 1rem; }
-.card { border: 2px solid var(--line); border-radius: 6px; padding: .5rem 1rem; min-width: 10rem; }
-.card .k { margin: 0; font-weight: 600; } .card .v { margin: .2rem 0; font-size: 1.6rem; font-weight: 700; }
-table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .95rem; }
-th, td { border: 1px solid var(--line); padding: .3rem .5rem; text-align: left; vertical-align: top; }
-thead th { background: #eef3f8; } .wide { overflow-x: auto; }
-figure { margin: 1rem 0 1.5rem; } figcaption { color: var(--muted); font-size: .95rem; }
-svg.chart { max-width: 100%; height: auto; } svg.chart text:not([fill]) { fill: #111; }
-svg.chart .label { font-weight: 600; }
-svg.chart a:hover rect, svg.chart a:focus rect { stroke: #000; stroke-width: 2; }
-.legend { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; margin: .3rem 0; }
-.legend li { display: flex; align-items: center; gap: .4rem; } .swatch { flex: none; }
-blockquote { margin: .3rem 0; padding-left: .8rem; border-left: 4px solid var(--line); }
-.quotes { list-style: none; padding-left: 0; } .quotes li { margin-bottom: .8rem; }
-.source { font-size: .85rem; margin: 0; }
-details.evidence { border: 1px solid var(--line); border-radius: 4px; padding: .3rem .6rem; margin: .4rem 0; }
-details.evidence > summary { font-weight: 600; cursor: pointer; }
-.caution { background: #fff4dc; border-left: 6px solid #E69F00; padding: .5rem .8rem; }
-.small-n { color: #8a2d00; font-weight: 600; }
-@media print {
-  body { font-size: 11pt; max-width: none; padding: 0; } nav { display: none; }
-  h2 { break-before: page; } figure, tr, li { break-inside: avoid; } a { color: inherit; text-decoration: none; }
-}
-"""
 
 _JS = """
 (function () {
@@ -791,68 +502,78 @@ _JS = """
   });
 })();
 """
+"""The page's only script: it opens an evidence list from a link, and every list for printing (logic, not style)."""
+
+
+@functools.cache
+def environment(templates: Path | None = None) -> jinja2.Environment:
+    """The report's Jinja2 templates (``pipeline/pages/templates``), loaded once per process.
+
+    Every ``{{ value }}`` is escaped by `pipeline.pages.markup.esc` (``finalize``, then autoescape), so a
+    template escapes as the chart code does; an undefined name is an error, not an empty string.
+
+    Args:
+        templates: a folder whose templates are used instead of the packaged ones of the same name.
+    """
+    packaged = jinja2.PackageLoader("pipeline.pages", "templates")
+    loader = packaged if templates is None else jinja2.ChoiceLoader([jinja2.FileSystemLoader(templates), packaged])
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=esc,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["label"] = _label
+    env.filters["isodate"] = _isodate
+    env.tests["missing"] = _missing
+    return env
 
 
 def _csp_hash(source: str) -> str:
-    import base64
-
     return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-CSP = f"default-src 'none'; style-src {_csp_hash(_CSS)}; script-src {_csp_hash(_JS)}; img-src data:"
-"""The page's Content-Security-Policy: only this module's own style and script, nothing from the network."""
+@functools.cache
+def _style_and_policy(templates: Path | None) -> tuple[Markup, str]:
+    """The style sheet (template ``style.css``) and the Content-Security-Policy that allows it and `_JS` only."""
+    style = environment(templates).get_template("style.css").render()
+    policy = f"default-src 'none'; style-src {_csp_hash(style)}; script-src {_csp_hash(_JS)}; img-src data:"
+    return Markup(style), policy
 
 
-def render(d: ReportData, params: ReportParams, version: str = "") -> str:
-    """The report page as one HTML string (no external resources)."""
-    who = d.la if d.la is not None else "all local authorities"
-    since = f" since {d.since.isoformat()}" if d.since is not None else ""
-    title = f"LA strategy report: {who}"
-    nav = el(
-        "nav",
-        el(
-            "ul",
-            [
-                el("li", el("a", name, href=f"#{anchor}"))
-                for anchor, name in (
-                    ("headline", "Headline figures"),
-                    ("weaknesses", "Recurring weaknesses"),
-                    ("schools", "Schools of concern"),
-                    ("support", "Support and outcomes"),
-                    ("what-worked", "What worked"),
-                    ("quality", "Data quality"),
-                )
-            ],
-        ),
-        aria_label="Sections",
+def render(d: ReportData, params: ReportParams, version: str = "", templates: Path | None = None) -> str:
+    """The report page as one HTML string (no external resources), from the template ``page.html``.
+
+    Args:
+        d: what the page shows (`collect`).
+        params: the stage's tunables.
+        version: the ofsted-nlp version named under the title ("": not named).
+        templates: a folder of templates to use instead of the packaged ones of the same name.
+    """
+    style, policy = _style_and_policy(templates)
+    return (
+        environment(templates)
+        .get_template("page.html")
+        .render(
+            la=d.la,
+            since=d.since.isoformat() if d.since is not None else None,
+            version=version,
+            query_args=_filter_args(d),
+            small_n=params.small_n,
+            style=style,
+            script=Markup(_JS),
+            csp=policy,
+            headline=_headline(d),
+            weaknesses=_weaknesses(d, params),
+            schools=_schools(d, params),
+            support=_support(d),
+            what_worked=_what_worked(d, params),
+            quality=_quality(d),
+        )
     )
-    main = el(
-        "main",
-        el("h1", title),
-        el(
-            "p",
-            f"Letters and reports{since}, from the ofsted-nlp warehouse"
-            + (f" (ofsted-nlp {version})" if version else "")
-            + ".",
-            class_="filter",
-        ),
-        nav,
-        _headline(d),
-        _recurring(d, params),
-        _schools(d, params),
-        _support(d, params),
-        _what_worked(d, params),
-        _quality(d),
-    )
-    head = el(
-        "head",
-        el("meta", charset="utf-8"),
-        el("meta", http_equiv="Content-Security-Policy", content=CSP),
-        el("meta", name="viewport", content="width=device-width, initial-scale=1"),
-        el("title", title),
-        el("style", Markup(_CSS)),
-    )
-    return "<!DOCTYPE html>\n" + el("html", head, el("body", main, el("script", Markup(_JS))), lang="en") + "\n"
 
 
 # ---------------------------------------------------------------- shell
