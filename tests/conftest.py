@@ -43,11 +43,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _hand_labelled_units(out: Path) -> None:
-    """units / issues / unit_embeddings from the hand labels of the real sample units."""
+    """units / issues / unit_embeddings from the hand labels of the sample corpus's units (corpus/raw)."""
     units, issues = [], []
     for line in (ROOT / "corpus" / "labels" / "units.jsonl").read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
-        if r["origin"] != "real":
+        if not r["source"].startswith("corpus/raw/"):  # the real documents and the synthetic section 5 report
             continue
         units.append(
             {

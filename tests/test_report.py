@@ -45,7 +45,7 @@ SCHOOLS = {
     "Luton": "Wigmore Primary School",
     "Hertfordshire": "Pixmore Junior School",
     "Derbyshire": "Leys Junior School",
-    "Sandwell": "Rounds Green Primary School",
+    "Sandwell": "Fernhollow Primary School",
 }
 HOSTILE = "<script>window.__pwned = 1; console.error('pwned')</script>"
 HOSTILE_IMG = '<img src=x onerror="window.__pwned = 2">'
@@ -169,12 +169,12 @@ def _hand_weakness_docs() -> dict[str, set[str]]:
         "fe4cd934214d41a7": "Luton",
         "43786a7423e93eb7": "Hertfordshire",
         "4faf4adda15c8ccf": "Derbyshire",
-        "832e8b87755ec05c": "Sandwell",
+        "814070bb9e23f3ae": "Sandwell",  # the synthetic section 5 report
     }
     out: dict[str, set[str]] = {}
     for line in (ROOT / "corpus" / "labels" / "units.jsonl").read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
-        if r["origin"] == "real" and r["polarity"] == "weakness" and r["doc_id"] in letters_and_report:
+        if r["polarity"] == "weakness" and r["doc_id"] in letters_and_report:
             for tag in r["tags"]:
                 out.setdefault(tag, set()).add(letters_and_report[r["doc_id"]])
     return out
@@ -208,15 +208,15 @@ def test_la_page_names_only_that_la_s_schools(con: duckdb.DuckDBPyConnection) ->
 def test_headline_figures(con: duckdb.DuckDBPyConnection) -> None:
     cards = between(page(con), 'class="cards"', "</section>")
     values = re.findall(r'<p class="v">([^<]*)</p>', cards)
-    assert values == ["3", "1", "4", "3 of 3 (100%)", "2012-12-04 to 2016-11-09"]
+    assert values == ["3", "1", "4", "3 of 3 (100%)", "2012-12-04 to 2017-03-07"]
 
 
 def test_since_changes_every_section(con: duckdb.DuckDBPyConnection) -> None:
     html = page(con, since=dt.date(2013, 1, 1))
     assert "Wigmore Primary School" not in html and "Leys Junior School" not in html
-    assert "Pixmore Junior School" in html and "Rounds Green Primary School" in html
+    assert "Pixmore Junior School" in html and "Fernhollow Primary School" in html
     values = re.findall(r'<p class="v">([^<]*)</p>', html)
-    assert values == ["1", "1", "2", "1 of 1 (100%)", "2013-11-21 to 2016-11-09"]
+    assert values == ["1", "1", "2", "1 of 1 (100%)", "2013-11-21 to 2017-03-07"]
     assert "2012/13" not in between(html, 'id="chart-weakness-years"', "</figure>")
     assert "since 2013-01-01" in html
 
@@ -224,12 +224,12 @@ def test_since_changes_every_section(con: duckdb.DuckDBPyConnection) -> None:
 def test_schools_of_concern_most_serious_first(con: duckdb.DuckDBPyConnection) -> None:
     section = between(page(con), '<section id="schools">', "</section>")
     order = [m for m in re.findall(r'<th scope="row">([^<]+)<br>', section)]
-    # Rounds Green is in special measures; the others' latest section 5 is good, newest letter first
-    assert order == ["Rounds Green Primary School", "Pixmore Junior School", "Wigmore Primary School",
+    # Fernhollow's section 5 says requires improvement; the others' latest section 5 is good, newest letter first
+    assert order == ["Fernhollow Primary School", "Pixmore Junior School", "Wigmore Primary School",
                      "Leys Junior School"]  # fmt: skip
-    rounds_green = between(section, "Rounds Green Primary School", "</tr>")
-    assert "<summary>5 open</summary>" in rounds_green  # the report's five "what the school needs to do" items
-    assert "As a matter of urgency, ensure that all aspects of safeguarding are effective" in rounds_green
+    fernhollow = between(section, "Fernhollow Primary School", "</tr>")
+    assert "<summary>2 open</summary>" in fernhollow  # the report's two "what the school needs to do" items
+    assert "Strengthen leadership and management by:" in fernhollow
     assert section.count("none open") == 3  # each later judged good
 
 
