@@ -2,11 +2,13 @@
 
 The round trip runs each generated letter through the real ingest (bytes → normalised
 text, pdfplumber for PDFs) and parse code, and compares what they read with the truth
-record written beside the letter.
+record written beside the letter. The corpus digest holds every byte of two corpora fixed
+across refactors; the data tests check the files of ``pipeline/synth/data``.
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as dt
 import hashlib
@@ -14,7 +16,10 @@ import io
 import itertools
 import json
 import re
+import subprocess
+import sys
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,7 @@ from pipeline.readers.support import find_support
 from pipeline.stages.ingest import IngestParams, ingest_document
 from pipeline.stages.link import DocRef, LinkParams, match_school
 from pipeline.stages.parse import parse_document
+from pipeline.synth import bank, render
 from pipeline.synth import generate as synth
 from pipeline.warehouse.contracts import ISSUE_TAGS, POLARITIES, SUPPORT_TYPES
 from tests.conftest import ROOT
@@ -51,6 +57,30 @@ MORE_FIELDS = (
 LONG_HEADINGS = {"What does the school do well and what does it need to do better?"}
 """Real headings longer than the parser's 12-word limit for a heading (reported; parse.py is not ours to edit)."""
 
+DIGEST_RUNS = ((600, 0.3, 1), (120, 1.0, 2))
+"""(n, pdf_share, seed) of the digest corpora: together they reach every letter template, every key of
+``data/letter.yaml`` and the PDF layout paths, in about two seconds."""
+
+CORPUS_DIGEST = "a238c60065014a23ad9c858e40dc7f7d9900ade4753d49323ac545f4abe1e895"
+# Recorded from the code before the phrase banks and tables moved out of generate.py into
+# pipeline/synth/data/ (commit a75f53d, the generator as one 3,613-line module): `synth.run` (what the CLI
+# calls) for each of DIGEST_RUNS into D/n{n}_pdf{share}_seed{seed}, then `_corpus_digest(D)`; the same as
+#   ofsted-nlp synth --n 600 --pdf-share 0.3 --seed 1 D/n600_pdf0.3_seed1
+#   ofsted-nlp synth --n 120 --pdf-share 1.0 --seed 2 D/n120_pdf1.0_seed2
+# The corpora were byte-identical after the move. Any change to the data files or the generator's draws
+# changes it (see the assertion's message), and so would a change to pipeline.stages.link.normalise_name or
+# pipeline.readers.letter.LETTERHEAD_POSTCODES: school names and postcodes are drawn until unique under them.
+
+
+def _corpus_digest(root: Path) -> str:
+    """One sha256 over every file under ``root``: its relative POSIX path and the sha256 of its bytes, by path."""
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(root).as_posix().encode() + b"\0")
+            h.update(hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
 
 def _digest(out: Path) -> dict[str, str]:
     return {
@@ -73,6 +103,41 @@ def parsed() -> list[tuple[synth.BuiltLetter, Any, dict[str, list[dict[str, Any]
 
 def _value(v: Any) -> Any:
     return v.isoformat() if isinstance(v, dt.date) else v
+
+
+# -- the corpus digest -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digest_corpora(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[str]]:
+    """The digest corpora written to disk, and the keys of ``data/letter.yaml`` the composer read for them."""
+    root = tmp_path_factory.mktemp("digest")
+    read: set[str] = set()
+    forms = bank.Wording._forms
+
+    def recording(self: bank.Wording, key: str) -> tuple[str, ...]:
+        read.add(key)
+        return forms(self, key)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bank.Wording, "_forms", recording)
+        for n, share, seed in DIGEST_RUNS:
+            synth.run(n, share, seed, root / f"n{n}_pdf{share}_seed{seed}")
+    return root, read
+
+
+def test_a_seed_writes_the_same_corpus_as_before_the_data_moved_out(digest_corpora: tuple[Path, set[str]]) -> None:
+    got = _corpus_digest(digest_corpora[0])
+    assert got == CORPUS_DIGEST, (
+        f"the synthetic corpus changed (digest {got}). If you changed pipeline/synth/data/ or the generator on "
+        "purpose, check that the other tests of this file pass, then set CORPUS_DIGEST to the new digest and say "
+        "in its comment what changed; if you did not mean to change the letters, a draw moved: find it."
+    )
+
+
+def test_the_digest_corpora_read_every_key_of_the_wording(digest_corpora: tuple[Path, set[str]]) -> None:
+    # so the digest covers every text of letter.yaml, and no declared key is dead
+    assert digest_corpora[1] == {k.removesuffix("[]") for k in bank.LETTER_SLOTS}
 
 
 # -- determinism, shape of the corpus -----------------------------------------------------------------
@@ -245,7 +310,7 @@ def test_pdf_pages_have_letterhead_footer_numbers_and_bullets(parsed: list[tuple
 def test_wrap_keeps_items_whole_for_the_parser() -> None:
     text = "improve attendance. Leaders should check it weekly - and o report on it. " * 6
     for width in (20.0, 33.0, 57.0):
-        lines = synth._wrap(text.strip(), synth._chars, width, width, item=True)
+        lines = render.wrap(text.strip(), render.chars, width, width, item=True)
         assert " ".join(lines) == text.strip()
         assert not any(re.search(r"[.!?;:]$", ln) for ln in lines[:-1])
         assert not any(ln.split()[0] in {"-", "o"} for ln in lines[1:])
@@ -338,6 +403,9 @@ def test_no_sentence_of_the_bank_is_taken_from_the_sample_letters() -> None:
     phrases = [p.text for pols in synth.BANK.values() for ps in pols.values() for p in ps]
     phrases += [r.text for rs in synth.RECS.values() for r in rs] + [s[0] for s in synth.SUPPORT]
     phrases += [c.text for c in synth.CONTEXT] + list(synth.EVIDENCE)
+    recs, slots = bank.recommendations(), bank.slots()
+    phrases += [x.text for r in recs.nested for x in (r, *r.children)] + [p.text for p in recs.la_items]
+    phrases += [*recs.la_intro, *slots.groups, *slots.roles, *slots.subjects]
     assert [p for p in phrases if grams(words(p)) & known] == []
 
 
@@ -348,3 +416,77 @@ def test_cli_synth_writes_the_corpus(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "synth: 6 letters (3 text, 3 PDF)" in capsys.readouterr().out
     assert len(list((tmp_path / "s" / "raw").iterdir())) == 6
     assert len((tmp_path / "s" / "truth.jsonl").read_text().splitlines()) == 6
+
+
+# -- the data files -------------------------------------------------------------------------------------
+
+DATA = Path(bank.__file__).parent / "data"
+
+
+def test_every_data_file_parses_and_holds_what_the_composer_reads() -> None:
+    assert sorted(p.name for p in DATA.iterdir()) == sorted(bank.FILES)
+    bank.load_all()  # checks keys, types, tags and slots: a PipelineError names the file, the entry and the fix
+    assert set(bank.issue_tags()) == set(ISSUE_TAGS) == set(bank.recommendations().by_tag)
+    assert {la.region for la in synth.LOCAL_AUTHORITIES} == set(bank.REGIONS)
+    assert set(synth.LETTERHEADS) == set(bank.LETTERHEAD_KEYS)
+
+
+@pytest.mark.parametrize("name", bank.FILES)
+def test_each_data_file_says_what_it_is_and_that_it_is_not_real_letter_text(name: str) -> None:
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+    header = list(itertools.takewhile(lambda line: line.startswith("#"), lines))
+    assert header[0].startswith("# Synthetic corpus data for pipeline/synth"), name
+    assert "not real letter text" in " ".join(header).lower(), name
+    assert len(header) >= 4, name  # and a line or two on what it holds and how to edit it
+
+
+def test_importing_the_generator_reads_no_data() -> None:
+    code = (
+        "import pipeline.synth.generate, pipeline.synth.bank as b; "
+        "assert b._load.cache_info().currsize == 0, b._load.cache_info()"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def _edited(monkeypatch: pytest.MonkeyPatch, name: str, edit: Callable[[Any], None]) -> None:
+    """Serve ``name`` edited by ``edit`` (a copy); call a loader's ``__wrapped__`` to bypass its cache."""
+    real = bank._load
+
+    def load(file: str) -> Any:
+        data = copy.deepcopy(real(file))
+        if file == name:
+            edit(data)
+        return data
+
+    monkeypatch.setattr(bank, "_load", load)
+
+
+def test_a_misspelt_slot_names_the_file_the_key_and_the_slots_it_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    _edited(monkeypatch, "letter.yaml", lambda d: d["opening"].update(monitoring="Seen on {dats} for {chief}."))
+    with pytest.raises(
+        PipelineError,
+        match=r"letter\.yaml, opening\.monitoring: .* uses slots \['dats'\]; this text may use \['chief', 'dates'\]",
+    ):
+        bank.wording.__wrapped__()
+
+
+def test_a_missing_or_unknown_wording_key_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    _edited(monkeypatch, "letter.yaml", lambda d: d["short"].pop("intro"))
+    with pytest.raises(PipelineError, match=r"letter\.yaml, the file: missing \['short\.intro'\]"):
+        bank.wording.__wrapped__()
+    monkeypatch.undo()
+    _edited(monkeypatch, "letter.yaml", lambda d: d["short"].update(intros=["Leaders should:"]))
+    with pytest.raises(PipelineError, match=r"\['short\.intros'\] are not read by the composer \(a misspelt key\?\)"):
+        bank.wording.__wrapped__()
+
+
+def test_an_unknown_tag_or_a_value_yaml_did_not_read_as_text_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    _edited(monkeypatch, "findings.yaml", lambda d: d["governance"]["weakness"][0]["tags"].append("govern"))
+    with pytest.raises(
+        PipelineError, match=r"findings\.yaml, governance\.weakness\[0\]\.tags: unknown issue tags \['govern'\]"
+    ):
+        bank.findings.__wrapped__()
+    monkeypatch.undo()
+    _edited(monkeypatch, "slots.yaml", lambda d: d["months"].append(False))  # `- no` in YAML reads as False
+    with pytest.raises(PipelineError, match=r"slots\.yaml, months\[7\]: expected a text, got False \(quote it"):
+        bank.slots.__wrapped__()
