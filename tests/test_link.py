@@ -148,6 +148,60 @@ def test_name_similarity_weighs_the_distinctive_word_and_the_phase() -> None:
     assert sim("", "Brackenfold Primary") == 0.0
 
 
+def test_name_similarity_counts_every_character_in_order() -> None:
+    """The character ratio is 2 × the longest common subsequence / the total length.
+
+    difflib's greedy chain of matching blocks gave 0.81 for this pair (the
+    block " primary" cut "fields" off), and a ratio that depended on which name
+    came first ("nursery junior catholic junior" / "junior junior": 0.49 one way,
+    0.70 the other).
+    """
+
+    def sim(a: str, b: str) -> float:
+        return name_similarity(normalise_name(a), normalise_name(b))
+
+    # "whitefield primary" is, letter by letter in order, inside "whitfield fields primary": 2 × 18 / 42
+    assert sim("Whitfield Fields Primary School", "Whitefield Primary School") == 36 / 42
+    a, b = "Nursery Junior Catholic Junior School", "Junior Junior School"
+    assert sim(a, b) == sim(b, a) == pytest.approx(0.7027, abs=1e-4)
+
+
+def _lcs(a: str, b: str) -> int:
+    """The longest common subsequence, by the textbook table (a reference for the rapidfuzz one)."""
+    row = [0] * (len(b) + 1)
+    for ca in a:
+        prev = 0
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], prev + 1 if ca == cb else max(row[j], row[j - 1])
+    return row[-1]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    a=st.text(alphabet="abc de", max_size=24),
+    b=st.text(alphabet="abc de", max_size=24),
+    cutoff=st.sampled_from([0.0, 0.5, 0.85, 0.5 / 0.75, 0.5 / 0.6, 1.0, 1.25]),
+)
+def test_ratio_is_the_lcs_ratio_or_zero_below_the_cutoff(a: str, b: str, cutoff: float) -> None:
+    exact = 2 * _lcs(a, b) / (len(a) + len(b)) if a or b else 1.0
+    got = link._ratio(a, b, cutoff)
+    assert got == exact or (got == 0 and exact < cutoff)
+    assert link._ratio(b, a, cutoff) == got
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(a=st.lists(st.sampled_from(["st", "marys", "mary", "brackenfold", "brakenfold", "primary", "infant",
+                                   "junior", "ce", "wigmore", "wigmoor", "hill"]), min_size=1, max_size=4),
+       b=st.lists(st.sampled_from(["st", "marys", "mary", "brackenfold", "brakenfold", "primary", "infant",
+                                   "junior", "ce", "wigmore", "wigmoor", "hill"]), min_size=1, max_size=4))  # fmt: skip
+def test_the_similarity_floor_only_cuts_what_is_below_it(a: list[str], b: list[str]) -> None:
+    x, y = " ".join(a), " ".join(b)
+    full = name_similarity(x, y)
+    for floor in (0.5, 0.85):
+        cut = link._similarity(x, y, floor)  # 0.5: what `candidates` asks of a school at another postcode
+        assert cut == full or (cut == 0 and full < floor)
+
+
 # match_school on invented school lists
 
 
@@ -421,7 +475,7 @@ def test_run_links_the_sample_documents(parsed: Path, tmp_path: Path) -> None:
         _doc_id(parsed, "letters", "Wigmore Primary School"): (900101, 900111, "postcode+name"),
         _doc_id(parsed, "letters", "Pixmore Junior School"): (900201, 900201, "postcode+name"),
         _doc_id(parsed, "letters", "Leys Junior School"): (900301, 900301, "postcode+name"),
-        _doc_id(parsed, "inspections", "Rounds Green Primary School"): (103980, 103980, "urn"),
+        _doc_id(parsed, "inspections", "Fernhollow Primary School"): (900411, 900411, "urn"),
     }
     assert got == expected
     assert (tables["letter_school"]["confidence"] >= PARAMS.min_confidence).all()
@@ -429,17 +483,17 @@ def test_run_links_the_sample_documents(parsed: Path, tmp_path: Path) -> None:
     lineage = {r["urn"]: r["current_urn"] for r in tables["school_lineage"].to_dict("records")}
     assert lineage[900102] == lineage[900103] == lineage[900101] == 900111
 
-    report = _doc_id(parsed, "inspections", "Rounds Green Primary School")
+    report = _doc_id(parsed, "inspections", "Fernhollow Primary School")
     from_report = tables["outcomes"][tables["outcomes"]["source"] == report].to_dict("records")
     assert len(from_report) == 1
     row = from_report[0]
-    assert (row["urn"], row["date"], row["kind"], row["overall_effectiveness"], row["category_of_concern"]) == (
-        103980,
-        dt.date(2016, 11, 9),
+    assert (row["urn"], row["date"], row["kind"], row["overall_effectiveness"]) == (
+        900411,
+        dt.date(2017, 3, 7),
         "section5",
-        4,
-        "special_measures",
+        3,
     )
+    assert pd.isna(row["category_of_concern"])  # requires improvement: no category of concern
 
 
 def test_run_reports_the_reference_rows_the_readme_says_are_rejected(parsed: Path, tmp_path: Path) -> None:
@@ -611,3 +665,17 @@ def test_index_finds_a_misspelt_word_and_skips_unrelated_schools() -> None:
     assert index.near(normalise_name("Brakenfold Primary School"), None) == [0]  # "brakenfold" ~ "brackenfold"
     assert index.near(normalise_name("Lowmoor Junior School"), "EM11AA") == [1, 2]  # word, then postcode
     assert [m.urn for m in candidates(DocRef("d", "Brakenfold Primary", None, NORTH, None, None), index)] == [1]
+
+
+_TRIGRAM_GAP = (
+    "known gap: the index finds near words by shared trigrams, and two words at a ratio of 0.85 can share none "
+    "(a letter moved two places); a shared bigram is certain"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=_TRIGRAM_GAP)
+def test_index_finds_a_word_with_a_letter_moved_two_places() -> None:
+    schools = [{"urn": 1, "name": "Wigmore Primary School", "la_name": NORTH, "postcode": "NX1 2AB"}]
+    d = DocRef("d", "Wimogre Primary School", None, NORTH, None, None)  # "wimogre" ~ "wigmore": 2 × 6 / 14 = 0.857
+    assert [m.urn for m in candidates(d, _ScanEverySchool.build(schools))] == [1]
+    assert [m.urn for m in candidates(d, link.SchoolIndex.build(schools))] == [1]

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import re
 import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rapidfuzz.distance import LCSseq
 
 from pipeline.errors import PipelineError
 
@@ -129,21 +130,39 @@ def _token_found(token: str, others: Sequence[str]) -> bool:
     return len(token) >= 5 and any(_close(token, o) for o in others)
 
 
+def _ratio(a: str, b: str, cutoff: float = 0.0) -> float:
+    """The character similarity of two strings: 2 × their longest common subsequence / their total length (0–1).
+
+    Below ``cutoff`` it may be 0 instead: rapidfuzz then stops early. It is
+    never less than difflib's ``SequenceMatcher.ratio``, which counts the
+    characters of a greedy chain of longest matching blocks, a common
+    subsequence that can be shorter than the longest one.
+    """
+    total = len(a) + len(b)
+    if not total:
+        return 1.0
+    # one below the least LCS that reaches the cutoff: float rounding at the boundary cannot drop a pair
+    lcs = LCSseq.similarity(a, b, score_cutoff=max(0, math.ceil(cutoff * total / 2) - 1))
+    return 2 * lcs / total
+
+
 @lru_cache(maxsize=1 << 18)
 def _close(a: str, b: str) -> bool:
     """Two words of five letters or more at a character ratio of 0.85 (cached: names repeat their words)."""
-    if len(b) < 5 or 2 * min(len(a), len(b)) < 0.85 * (len(a) + len(b)):  # the ratio is at most this length bound
+    if len(a) < 5 or len(b) < 5 or 2 * min(len(a), len(b)) < 0.85 * (len(a) + len(b)):  # the ratio's length bound
         return False
-    return SequenceMatcher(None, a, b).ratio() >= 0.85
+    return _ratio(a, b, 0.85) >= 0.85
 
 
 def name_similarity(a: str, b: str) -> float:
     """0–1 similarity of two normalised names (`normalise_name`).
 
-    The character similarity of the two names, scaled down by the share of the
-    shorter name's words missing from the longer one ("St Mary" and "St Mark"
-    differ in the word that matters) and halved when both name a phase and no
-    phase agrees (an infant school is not the junior school next door).
+    The character similarity of the two names (twice their longest common
+    subsequence over their total length, by rapidfuzz), scaled down by the
+    share of the shorter name's words missing from the longer one ("St Mary"
+    and "St Mark" differ in the word that matters) and halved when both name a
+    phase and no phase agrees (an infant school is not the junior school next
+    door).
 
     Args:
         a: one normalised name.
@@ -164,10 +183,9 @@ def _similarity(a: str, b: str, floor: float) -> float:
     pa, pb = _PHASES.intersection(ta), _PHASES.intersection(tb)
     phase_clash = bool(pa and pb and not pa & pb)
     scale = found * (0.5 if phase_clash else 1.0)
-    matcher = SequenceMatcher(None, a, b)
-    if floor > 0 and (matcher.real_quick_ratio() * scale < floor or matcher.quick_ratio() * scale < floor):
-        return 0.0  # the ratio is at most these bounds
-    sim = matcher.ratio() * found
+    if not scale:
+        return 0.0
+    sim = _ratio(a, b, floor / scale) * found
     return sim * 0.5 if phase_clash else sim
 
 
@@ -241,13 +259,13 @@ class SchoolIndex:
         )
 
     def _near(self, word: str) -> set[str]:
-        """Index words that `_token_found` could match with ``word`` (either way round)."""
+        """Index words that `_token_found` matches with ``word`` (either way round: `_close` is symmetric)."""
         if word in self._near_words:
             return self._near_words[word]
         near = {word} if word in self.by_word else set()
         if len(word) >= 5:
             for w in {w for g in _trigrams(word) for w in self.by_trigram.get(g, ())}:
-                if w not in near and (_token_found(word, [w]) or _token_found(w, [word])):
+                if w not in near and _close(word, w):
                     near.add(w)
         self._near_words[word] = near
         return near
