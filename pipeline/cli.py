@@ -48,6 +48,74 @@ def _ingest_params(path: Path) -> Any:
     return _stage_params(path, "ingest", IngestParams)
 
 
+def _fetch_params(args: argparse.Namespace) -> Any:
+    """The ``fetch`` section of params.yaml, with the flags that override it."""
+    from dataclasses import replace
+
+    from pipeline.fetch.params import FetchParams
+
+    params = _stage_params(args.params, "fetch", FetchParams)
+    flags = {k: getattr(args, k, None) for k in ("site", "contact", "gias_base_url", "gov_uk_api")}
+    return replace(params, **{k: v for k, v in flags.items() if v is not None})
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    """Run the fetch stage, or (--plan) say what it would fetch."""
+    from pipeline.fetch.client import PoliteClient, RequestsTransport, check_polite
+    from pipeline.fetch.manifest import MANIFEST_NAME
+    from pipeline.stages import fetch
+
+    params = _fetch_params(args)
+    check_polite(params.site, params, "--site")
+    since, until = fetch.parse_day(args.since, "--since"), fetch.parse_day(args.until, "--until")
+    wanted = fetch.parse_kinds_arg(args.kinds, params.kinds)
+    client = PoliteClient(RequestsTransport(), params)
+    targets = fetch.scope(
+        params, client, urns=args.urn or (), urns_file=args.urns, la=args.la, schools=args.schools, search=args.search
+    )
+    manifest = args.manifest or args.out / MANIFEST_NAME
+    if args.plan:
+        lines, n = fetch.plan(
+            targets, args.out, params, client, manifest_path=manifest, since=since, until=until, wanted=wanted,
+            refresh=args.refresh,
+        )  # fmt: skip
+        print(fetch.format_plan(lines, n, params, client.requests))
+        return 0
+    tally = fetch.run(
+        targets, args.out, params, client, manifest_path=manifest, since=since, until=until, wanted=wanted,
+        refresh=args.refresh, verify=args.verify,
+    )  # fmt: skip
+    print(fetch.format_tally(tally, args.out, manifest))
+    problem = fetch.verdict(tally, params, manifest)
+    if problem:
+        raise PipelineError(problem)
+    return 0
+
+
+def cmd_fetch_reference(args: argparse.Namespace) -> int:
+    """Download the GIAS and Ofsted MI reference files, or (--plan) say what would be downloaded."""
+    from dataclasses import replace
+
+    from pipeline.fetch import reference
+    from pipeline.fetch.client import PoliteClient, RequestsTransport, check_polite
+    from pipeline.fetch.manifest import MANIFEST_NAME
+    from pipeline.stages import fetch
+
+    params = _fetch_params(args)
+    check_polite(params.gias_base_url, params, "fetch.gias_base_url")
+    check_polite(params.gov_uk_api, params, "fetch.gov_uk_api")
+    client = PoliteClient(RequestsTransport(), params)
+    manifest = args.manifest or args.out / MANIFEST_NAME
+    tally, lines = reference.run_reference(
+        args.out, params, client, today=dt.date.today(), manifest_path=manifest, plan_only=args.plan
+    )
+    print(reference.format_reference(tally, lines, args.out, manifest, args.plan))
+    problem = None if args.plan else fetch.verdict(tally, replace(params, max_failed_share=0.0), manifest)
+    if problem:  # every reference file is needed: one failure fails the command
+        raise PipelineError(problem)
+    return 0
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Run the ingest stage."""
     from dataclasses import asdict
@@ -147,15 +215,27 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    """Run SQL on a read-only connection to the warehouse."""
+    """Run SQL on the warehouse, read-only, with file access, ATTACH and extensions locked off (`connect_locked`)."""
     import duckdb
 
     from pipeline.warehouse import queries
 
-    con = queries.connect_read_only(args.warehouse)
+    def locked(detail: str) -> PipelineError:
+        return PipelineError(
+            f"this command reads the warehouse only: file access, ATTACH and extensions are disabled ({detail}); "
+            "to keep a result, write it with --format csv (or json) > FILE"
+        )
+
+    con = queries.connect_locked(args.warehouse)
     try:
+        # DuckDB refuses an ATTACH of a file, not of ':memory:'; neither belongs here
+        if any(s.type == duckdb.StatementType.ATTACH for s in con.extract_statements(args.query)):
+            raise locked("ATTACH is refused")
         df = con.execute(args.query).df()
     except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        if isinstance(exc, duckdb.PermissionException) or "configuration has been locked" in first:
+            raise locked(first) from None
         raise PipelineError(
             f"{exc} (the warehouse is opened read-only; `ofsted-nlp query --help` lists the views)"
         ) from None
@@ -522,6 +602,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_extract)
 
     p = add(
+        "fetch",
+        "Stage fetch: the chosen schools' documents from Ofsted's reports site -> corpus/raw/ofsted, with a manifest.",
+        "ofsted-nlp fetch --la Luton --schools corpus/reference/edubasealldata_sample.csv --since 2012-09-01 "
+        "--kinds monitoring_letter,section8_letter --contact you@example.org --plan",
+    )
+    p.add_argument("--urn", type=int, action="append", metavar="N", help="a school's URN (repeatable)")
+    p.add_argument("--urns", type=Path, metavar="FILE", help="a file of URNs, one a line")
+    p.add_argument("--la", metavar="NAME|CODE", help="every establishment of this LA in the --schools file")
+    p.add_argument("--schools", type=Path, metavar="PATH", help="a GIAS establishments CSV (edubasealldata*.csv)")
+    p.add_argument("--search", metavar="URL", help="a page of the site's search results: every school on every page")
+    p.add_argument("--since", help="only documents dated on or after this day (YYYY-MM-DD)")
+    p.add_argument("--until", help="only documents dated on or before this day (YYYY-MM-DD)")
+    p.add_argument("--kinds", metavar="K,K", help="only these kinds (of fetch.kinds, and unknown; default all)")
+    p.add_argument(
+        "--plan", action="store_true", help="list the pages, print what would be fetched and how long; download nothing"
+    )
+    p.add_argument("--site", help="the reports site (default fetch.site); a mirror or a local test server")
+    p.add_argument("--contact", help="your e-mail or URL, for the User-Agent (default fetch.contact); needed off-site")
+    p.add_argument("--out", type=Path, default=config.RAW / "ofsted", help="folder of the files (corpus/raw/ofsted)")
+    p.add_argument("--manifest", type=Path, help="the manifest CSV (default OUT/.manifest.csv)")
+    p.add_argument("--refresh", action="store_true", help="ask again for files held, if changed (ETag, Last-Modified)")
+    p.add_argument("--verify", action="store_true", help="check held files' sha256, not only their size")
+    p.add_argument("--params", type=Path, default=config.PARAMS)
+    p.set_defaults(func=cmd_fetch)
+
+    p = add(
+        "fetch-reference",
+        "Download the GIAS establishments and links files and Ofsted's schools MI -> corpus/reference, and a manifest.",
+        "ofsted-nlp fetch-reference --contact you@example.org --plan",
+    )
+    p.add_argument("--plan", action="store_true", help="print what would be downloaded; download nothing")
+    p.add_argument("--contact", help="your e-mail or URL for the User-Agent (default fetch.contact)")
+    p.add_argument("--gias-base-url", help="where the GIAS files are (default fetch.gias_base_url)")
+    p.add_argument("--gov-uk-api", help="GOV.UK's content API (default fetch.gov_uk_api)")
+    p.add_argument("--out", type=Path, default=config.REFERENCE, help="folder of the files (default corpus/reference)")
+    p.add_argument("--manifest", type=Path, help="the manifest CSV (default OUT/.manifest.csv)")
+    p.add_argument("--params", type=Path, default=config.PARAMS)
+    p.set_defaults(func=cmd_fetch_reference)
+
+    p = add(
         "ingest",
         "Stage ingest: raw files -> documents and rejects tables.",
         "ofsted-nlp ingest --raw corpus/raw --documents corpus/interim/documents.parquet "
@@ -729,7 +849,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "sql",
-        "Run SQL on a read-only connection to the warehouse (tables and the named-query views).",
+        "Run SQL on the warehouse, read-only (tables and the named-query views); reading or writing files, "
+        "ATTACH and extensions are disabled.",
         'ofsted-nlp sql "SELECT tag, count(*) FROM issues GROUP BY tag ORDER BY 2 DESC"',
     )
     p.add_argument("query", metavar="SQL")

@@ -445,6 +445,54 @@ def connect_read_only(path: Any, memory_limit: str | None = None) -> duckdb.Duck
     return con
 
 
+_CATALOGS = frozenset({"memory", "system", "temp", "main"})
+"""Names DuckDB keeps for itself: a warehouse file named so is attached under another name."""
+
+
+def connect_locked(path: Any) -> duckdb.DuckDBPyConnection:
+    """A connection for SQL a person types (``ofsted-nlp sql``): the warehouse, read-only, and nothing else.
+
+    The warehouse is attached read-only to a DuckDB of its own (under its file
+    name, as `connect_read_only` names it), whose configuration is then locked
+    with external access off: no file is read or written (COPY, EXPORT and
+    IMPORT DATABASE, read_csv, read_parquet, read_text, glob and the like), no
+    database file is attached, no extension is installed or loaded, and no
+    ``SET`` can undo it. Tables, macros and views work as on `connect_read_only`
+    (none of them reads a file); temporary tables are allowed, and DuckDB
+    still spills to `spill_dir`. An ``ATTACH ':memory:'`` touches no file and
+    DuckDB allows it: the sql command refuses every ATTACH statement itself.
+
+    A DuckDB of its own because settings belong to the database, not the
+    connection: set on a `connect_read_only` connection they would lock every
+    connection of the process to the warehouse (a notebook's) until the last
+    one closes.
+
+    Raises:
+        PipelineError: no warehouse at ``path``, or it cannot be opened.
+    """
+    from pathlib import Path
+
+    import duckdb
+
+    if not Path(path).exists():
+        raise PipelineError(f"no warehouse at {path}; build it with `dvc repro` (or `make run`)")
+    name = Path(path).stem if Path(path).stem.lower() not in _CATALOGS else "warehouse"
+    file, catalog = str(path).replace("'", "''"), '"' + name.replace('"', '""') + '"'
+    con = duckdb.connect(":memory:")
+    try:
+        # TYPE duckdb: ATTACH would otherwise guess the type, and load an extension for a SQLite file
+        con.execute(f"ATTACH '{file}' AS {catalog} (READ_ONLY, TYPE duckdb)")
+        con.execute(f"USE {catalog}")
+        con.execute("DETACH memory")  # the default in-memory database: writable, and not the warehouse
+        con.execute("SET temp_directory = ?", [str(spill_dir())])
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except duckdb.Error as exc:
+        con.close()
+        raise PipelineError(f"cannot open the warehouse {path} read-only: {exc}") from None
+    return con
+
+
 def set_memory_limit(con: duckdb.DuckDBPyConnection, value: str) -> None:
     """Keep DuckDB within ``value`` (e.g. ``512MB``, ``2GiB``): past it, it spills to disk.
 
