@@ -45,5 +45,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_pdf.py
 	$(BIN)/python bench/bench_synth.py
 
+## mutate: mutation testing of the pure text cores ([tool.mutmut] in pyproject.toml), from scratch, in at most 15 min
+.PHONY: mutate
+mutate: $(STAMP)
+	rm -rf mutants
+	timeout 900 $(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut export-cicd-stats
+	$(BIN)/mutmut results
+
 clean:
 	rm -rf $(VENV) corpus/interim warehouse reports test-artifacts .pytest_cache .mypy_cache .ruff_cache

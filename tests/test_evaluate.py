@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from sklearn.metrics import f1_score
 
 from pipeline.stages import train
 from pipeline.stages.evaluate import bootstrap_macro_f1, predictions_from_warehouse, score, score_tagger
+from pipeline.tagging.labels import LabelledUnit
+from pipeline.warehouse.contracts import ISSUE_TAGS
 from tests.fakes import FakeEncoder
 from tests.test_train import tiny_units
 
@@ -82,16 +85,35 @@ def test_bootstrap_interval_of_macro_f1_and_of_a_paired_difference() -> None:
     assert 0 < d_lo < d_hi  # perfect beats noisy on every resample
 
 
-def test_score_tagger_reports_every_candidate_with_intervals() -> None:
+def _tiny_model_and_test() -> tuple[train.TrainedModel, list[LabelledUnit], dict[str, np.ndarray]]:
+    """A model trained on the tiny units, and a test split of the same units reworded, with their vectors."""
     enc = FakeEncoder()
     units = tiny_units()
     model, _ = train.fit(units, enc.encode([u.text for u in units]), train.TrainParams(folds=3, min_tag_n=3), "fake")
     test = [replace(u, text=u.text + " again", split="test") for u in units]
     vectors = {train.text_key(u.text): v for u, v in zip(test, enc.encode([u.text for u in test]), strict=True)}
+    return model, test, vectors
+
+
+def test_score_tagger_reports_every_candidate_with_intervals() -> None:
+    model, test, vectors = _tiny_model_and_test()
     m = score_tagger(test, vectors, model, min_n=3, resamples=200)
     assert set(m["macro_f1_ci95_by_model"]) == set(train.CANDIDATES) and m["n_test_units"] == len(test)
     lo, hi = m["macro_f1_ci95"]
     assert lo <= m["macro_f1"] <= hi
-    if m["chosen"] != "keyword":
-        d_lo, d_hi = m["minus_keyword_macro_f1_ci95"]
-        assert d_lo <= m["macro_f1"] - m["keyword_macro_f1"] <= d_hi
+    # every candidate is perfect on the tiny units and a tie goes to the keywords: no difference to give
+    assert m["chosen"] == "keyword" and m["minus_keyword_macro_f1_ci95"] is None
+
+
+def test_score_tagger_gives_the_interval_of_the_chosen_model_minus_the_keyword_baseline() -> None:
+    model, test, vectors = _tiny_model_and_test()
+    # an embedding tagger chosen instead, blind to governance (a threshold no score reaches): one tag short
+    blind = copy.deepcopy(model.others["embedding"])
+    blind.thresholds = np.where(np.array(ISSUE_TAGS) == "governance", 2.0, blind.thresholds)
+    chosen = replace(model, tagger=blind, meta={**model.meta, "chosen": "embedding"}, others={"keyword": model.tagger})
+    m = score_tagger(test, vectors, chosen, min_n=3, resamples=200)
+    assert m["chosen"] == "embedding" and m["keyword_macro_f1"] == 1.0
+    n_tags = m["models"]["embedding"]["tags"]["n_tags_in_macro"]
+    assert n_tags >= 2 and m["macro_f1"] == round(1 - 1 / n_tags, 4)
+    # paired: on every resample (each draws governance units: 18 of the 45) the keywords are ahead by that one tag
+    assert m["minus_keyword_macro_f1_ci95"] == [round(-1 / n_tags, 4)] * 2

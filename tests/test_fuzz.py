@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from pipeline.errors import REJECT_REASONS, DocumentError
 from pipeline.readers.doctype import classify_doc_type
 from pipeline.stages.ingest import Document, IngestParams, ingest_document
 from pipeline.stages.parse import parse_document
-from pipeline.text import guard
+from pipeline.text import common, guard
 from pipeline.text.common import decode, find_dates, normalise_layout, parse_date_list, sentences
 from tests import pdf_factory
 from tests.conftest import RAW, ROOT
@@ -46,10 +47,6 @@ SCALE = int(os.environ.get("FUZZ_SCALE", "1"))
 DOC_TYPES = ("hmi_letter", "inspection_report", "case_study", "la_plan", "unknown")
 PARAMS = IngestParams()
 MB = 1 << 20
-PARAMS_MAX_INFLATED: int = getattr(PARAMS, "max_inflated_bytes", 200_000_000)
-"""``ingest.max_inflated_bytes`` (its proposed default until the field exists)."""
-PARAMS_MAX_LINE: int = getattr(PARAMS, "max_line_chars", 200_000)
-"""``ingest.max_line_chars`` (its proposed default until the field exists)."""
 
 
 def fuzz(n: int) -> settings:
@@ -192,6 +189,8 @@ FRAGMENTS = [
 ]
 """Pieces of letters, reports, case studies and plans, layout marks and awkward characters."""
 DATE_FRAGMENTS = [f for f in FRAGMENTS if re.search(r"\d{4}$", f) and len(f) < 40]
+_MARKS_AND_SPACE = re.compile(rf"[{common._SOLID}{common._SPACED}\s]")
+"""What `normalise_layout` may drop or add: bullet glyphs (the letter o and dashes among them) and whitespace."""
 
 SEEDS = [
     p.read_text(encoding="utf-8", errors="replace")
@@ -304,6 +303,30 @@ def test_normalise_layout_returns_text_with_every_bullet_marked(text: str) -> No
     assert isinstance(out, str)
     glyph_lines = [ln for ln in out.split("\n") if re.match(r"[ \t]*\u2022[ \t]*[A-Za-z]", ln)]
     assert glyph_lines == []
+    # marking only swaps glyphs and moves whitespace: no line, bullet or not, is lost
+    assert _MARKS_AND_SPACE.sub("", out) == _MARKS_AND_SPACE.sub("", unicodedata.normalize("NFC", text))
+
+
+LIST_GLYPHS = ["\u2022", "\u25aa", "\u25cf", "\uf0b7", "\uf0a7", "-", "\u2013", "*"]
+"""Glyphs that open a list: Word's and PDF extraction's (private-use) bullets, dashes, asterisks."""
+item_text = st.from_regex(r"[A-Z][a-z]{1,12}( [a-z0-9']{1,10}){0,6}[.;]?", fullmatch=True)
+
+
+@fuzz(100)
+@given(
+    st.sampled_from(LIST_GLYPHS), st.sampled_from(["", " ", "  ", "\t"]), st.lists(item_text, min_size=1, max_size=8)
+)
+@example("\u2022", "", ["Improve teaching"])
+def test_normalise_layout_marks_each_item_of_a_list_once_and_keeps_its_words(
+    glyph: str, indent: str, items: list[str]
+) -> None:
+    text = "The school should:\n" + "\n".join(f"{indent}{glyph} {item}" for item in items) + "\n\nYours sincerely"
+    assert normalise_layout(text).split("\n") == [
+        "The school should:",
+        *(f"- {item}" for item in items),
+        "",
+        "Yours sincerely",
+    ]
 
 
 @fuzz(150)
@@ -328,6 +351,31 @@ def test_find_dates_gives_real_dates_at_their_offsets(text: str) -> None:
         last = s
 
 
+MONTH_NAMES = [dt.date(2000, m, 1).strftime("%B") for m in range(1, 13)]
+"""January … December (the C locale's, which Python's ``strftime`` uses unless told otherwise)."""
+
+
+@st.composite
+def written_day(draw: st.DrawFn) -> tuple[dt.date, str]:
+    """A day and one way a letter writes it: ``12 December 2012``, ``12th Dec. 2012``, ``1st SEPT 2015``, …"""
+    day = draw(st.dates(dt.date(1990, 1, 1), dt.date(2040, 12, 31)))
+    name = MONTH_NAMES[day.month - 1]
+    month = draw(st.sampled_from([name, name[:3], name[:3] + ".", *(["Sept"] if day.month == 9 else [])]))
+    month = draw(st.sampled_from([str, str.lower, str.upper]))(month)
+    ordinal = draw(st.sampled_from(["", "st", "nd", "rd", "th"]))
+    comma = draw(st.sampled_from(["", ","]))
+    return day, f"{day.day}{ordinal} {month}{comma} {day.year}"
+
+
+@fuzz(150)
+@given(any_text, written_day(), any_text)
+@example("Following my visit to your school on", (dt.date(2013, 11, 21), "21 November 2013"), ", I write")
+def test_find_dates_finds_a_date_wherever_it_is_written(before: str, day: tuple[dt.date, str], after: str) -> None:
+    date, written = day
+    start = len(before) + 1
+    assert (date, start, start + len(written)) in find_dates(f"{before} {written} {after}")
+
+
 @fuzz(150)
 @given(
     st.one_of(
@@ -343,6 +391,42 @@ def test_parse_date_list_consumes_part_of_the_text_and_gives_dates(text: str) ->
     dates, length = got
     assert dates and all(isinstance(d, dt.date) for d in dates)
     assert 0 < length <= len(text)
+
+
+@st.composite
+def written_date_lists(draw: st.DrawFn) -> tuple[str, list[dt.date]]:
+    """Visit dates as letters write them (``30 September and 1 October 2015``, ``4–5 March 2016``) and the days meant.
+
+    A month (a year) is written only where the next day's differs, and at the end; a range of up to a week
+    means every day in it.
+    """
+    days = [draw(st.dates(dt.date(1990, 1, 1), dt.date(2040, 12, 31)))]
+    for _ in range(draw(st.integers(0, 3))):
+        days.append(days[-1] + dt.timedelta(days=draw(st.integers(1, 40))))
+    written, meant, case = "", [days[0]], draw(st.sampled_from([str, str.lower, str.upper]))
+    for i, day in enumerate(days):
+        later = days[i + 1] if i + 1 < len(days) else None
+        written += str(day.day)
+        if later is None or (later.year, later.month) != (day.year, day.month):
+            written += " " + case(MONTH_NAMES[day.month - 1])
+        if later is None or later.year != day.year:
+            written += f" {day.year}"
+        if later is not None:
+            joint = draw(st.sampled_from([", ", " and ", " & ", " to ", "\u2013", "-"]))
+            written += joint
+            if joint in (" to ", "\u2013", "-") and (later - day).days <= 7:
+                meant.extend(day + dt.timedelta(days=k) for k in range(1, (later - day).days))
+            meant.append(later)
+    return written, meant
+
+
+@fuzz(150)
+@given(written_date_lists(), any_text)
+@example(("31 January to 2 February 2015", [dt.date(2015, 1, 31), dt.date(2015, 2, 1), dt.date(2015, 2, 2)]), "")
+@example(("2 to 5 May 2015", [dt.date(2015, 5, d) for d in range(2, 6)]), "")  # was 2, 3, 5, 5: a range of 3+ days
+def test_parse_date_list_reads_the_days_letters_write(dates: tuple[str, list[dt.date]], after: str) -> None:
+    written, meant = dates
+    assert parse_date_list(f"{written}. {after}") == (meant, len(written))
 
 
 @fuzz(150)
@@ -455,7 +539,7 @@ def test_ingest_of_a_mutated_pdf_returns_a_document_or_rejects_it_within_a_bound
 @given(mutated_pdfs())
 def test_pdf_guard_on_a_mutated_pdf_passes_or_rejects_it(data: bytes) -> None:
     reason = reject_reason(
-        lambda: guard.check_pdf_bytes(data, max_inflated_bytes=PARAMS_MAX_INFLATED, max_pages=PARAMS.max_pages)
+        lambda: guard.check_pdf_bytes(data, max_inflated_bytes=PARAMS.max_inflated_bytes, max_pages=PARAMS.max_pages)
     )
     assert reason is None  # these mutants are small: a guard that refuses one is too eager
 
@@ -668,7 +752,7 @@ def test_ten_thousand_page_pdf_is_small_on_disk_and_counted_by_the_guard_at_once
     start = time.perf_counter()
     assert guard.count_pages(ten_thousand_pages) == 10_000
     reason = reject_reason(
-        lambda: guard.check_pdf_bytes(ten_thousand_pages, max_inflated_bytes=PARAMS_MAX_INFLATED, max_pages=300)
+        lambda: guard.check_pdf_bytes(ten_thousand_pages, max_inflated_bytes=PARAMS.max_inflated_bytes, max_pages=300)
     )
     assert reason == "too_many_pages"
     assert time.perf_counter() - start < 3  # about 0.05 s
@@ -688,7 +772,7 @@ def test_guard_refuses_a_ten_megabyte_line_at_once() -> None:
     text = "Dear Mr Smith\n\n" + "The school is good. " * 500_000 + "\n\nYours sincerely"
     start = time.perf_counter()
     with pytest.raises(DocumentError) as err:
-        guard.check_text(text, PARAMS_MAX_LINE)
+        guard.check_text(text, PARAMS.max_line_chars)
     assert err.value.reason == "line_too_long"
     assert "line 3 is 10,000,000 characters" in err.value.message
     assert time.perf_counter() - start < 3
@@ -699,13 +783,13 @@ def test_ingest_rejects_millions_of_one_character_lines_at_once() -> None:
     reason, seconds = timed(lambda: ingest_document("lines.txt", data, PARAMS))
     assert reason == "too_many_lines"
     assert seconds < 5  # a bound for hostile input (measured: well under 1 s); it took minutes unguarded
-    guard.check_text("a\n" * (100_000 - 1), PARAMS_MAX_LINE, 100_000)  # the limit itself passes
+    guard.check_text("a\n" * (100_000 - 1), PARAMS.max_line_chars, 100_000)  # the limit itself passes
 
 
 def test_guard_lets_a_letter_with_each_paragraph_on_one_line_through() -> None:
     for seed in SEEDS:
-        guard.check_text(seed, PARAMS_MAX_LINE)
-    guard.check_text("x" * PARAMS_MAX_LINE, PARAMS_MAX_LINE)
+        guard.check_text(seed, PARAMS.max_line_chars)
+    guard.check_text("x" * PARAMS.max_line_chars, PARAMS.max_line_chars)
 
 
 @pytest.mark.parametrize("where", ["alone", "in_a_letter_body"])
@@ -817,7 +901,7 @@ def test_guard_rejects_a_double_flate_bomb_in_bounded_memory(double_bomb: bytes)
     assert len(double_bomb) < 20_000
     start = time.perf_counter()
     reason, peak = peak_python_alloc(
-        lambda: guard.check_pdf_bytes(double_bomb, max_inflated_bytes=PARAMS_MAX_INFLATED, max_pages=300)
+        lambda: guard.check_pdf_bytes(double_bomb, max_inflated_bytes=PARAMS.max_inflated_bytes, max_pages=300)
     )
     assert reason == "pdf_bomb"
     assert peak < 20 * MB  # inflates a MiB at a time and keeps nothing
@@ -827,7 +911,7 @@ def test_guard_rejects_a_double_flate_bomb_in_bounded_memory(double_bomb: bytes)
 def test_guard_rejects_a_single_flate_bomb_in_bounded_memory(single_bomb: bytes) -> None:
     assert len(single_bomb) < 2 * MB
     reason, peak = peak_python_alloc(
-        lambda: guard.check_pdf_bytes(single_bomb, max_inflated_bytes=PARAMS_MAX_INFLATED, max_pages=300)
+        lambda: guard.check_pdf_bytes(single_bomb, max_inflated_bytes=PARAMS.max_inflated_bytes, max_pages=300)
     )
     assert reason == "pdf_bomb"
     assert peak < 2 * len(single_bomb) + 20 * MB
@@ -838,7 +922,7 @@ def test_guard_message_names_the_limit_and_the_file_size(double_bomb: bytes) -> 
         DocumentError,
         match=r"inflate to over 200,000,000 bytes, over ingest.max_inflated_bytes, from a [\d,]+-byte file",
     ):
-        guard.check_pdf_bytes(double_bomb, max_inflated_bytes=PARAMS_MAX_INFLATED, max_pages=300)
+        guard.check_pdf_bytes(double_bomb, max_inflated_bytes=PARAMS.max_inflated_bytes, max_pages=300)
 
 
 @pytest.mark.parametrize(
@@ -931,9 +1015,9 @@ def test_guard_rejects_an_lzw_bomb() -> None:
     pdf = letter_pdf(1, [stream(data, b"/Filter /LZWDecode ")])
     assert len(data) < 100_000
     assert guard._lzw_size(data, 10**12) == sum(range(1, 3840)) + 60_000 * 3839  # 238 MB from 94 kB
-    assert reject_reason(lambda: guard.check_pdf_bytes(pdf, max_inflated_bytes=PARAMS_MAX_INFLATED, max_pages=300)) == (
-        "pdf_bomb"
-    )
+    assert reject_reason(
+        lambda: guard.check_pdf_bytes(pdf, max_inflated_bytes=PARAMS.max_inflated_bytes, max_pages=300)
+    ) == ("pdf_bomb")
     reason, peak = peak_python_alloc(lambda: guard.check_pdf_bytes(pdf, max_inflated_bytes=20 * MB, max_pages=300))
     assert reason == "pdf_bomb" and peak < 5 * MB
 
@@ -949,13 +1033,13 @@ def test_guard_rejects_a_run_length_bomb() -> None:
 @pytest.mark.parametrize("name", sorted(p.name for p in RAW.glob("*.pdf")))
 def test_guard_passes_the_real_report_and_the_test_pdfs(name: str) -> None:
     for data in [(RAW / name).read_bytes(), *BASE_PDFS, pdf_factory.image_only_pdf(), letter_pdf(300)]:
-        guard.check_pdf_bytes(data, max_inflated_bytes=PARAMS_MAX_INFLATED, max_pages=300)
+        guard.check_pdf_bytes(data, max_inflated_bytes=PARAMS.max_inflated_bytes, max_pages=300)
     assert guard.count_pages((RAW / name).read_bytes()) == 13
 
 
 def test_guard_leaves_encrypted_and_damaged_pdfs_to_the_reader() -> None:
     for data in (pdf_factory.encrypted_pdf(), pdf_factory.truncated_pdf(), b"%PDF-1.4\n" + bytes(range(256)) * 4):
-        guard.check_pdf_bytes(data, max_inflated_bytes=PARAMS_MAX_INFLATED, max_pages=300)
+        guard.check_pdf_bytes(data, max_inflated_bytes=PARAMS.max_inflated_bytes, max_pages=300)
 
 
 @pytest.mark.parametrize("bomb", ["content", "undrawn_image"])
@@ -975,7 +1059,7 @@ def test_ingest_rejects_a_double_flate_bomb_in_bounded_memory(tmp_path: Path, do
 
 def test_guard_rejects_an_undrawn_image_bomb() -> None:
     reason, peak = peak_python_alloc(
-        lambda: guard.check_pdf_bytes(image_bomb_pdf(), max_inflated_bytes=PARAMS_MAX_INFLATED, max_pages=300)
+        lambda: guard.check_pdf_bytes(image_bomb_pdf(), max_inflated_bytes=PARAMS.max_inflated_bytes, max_pages=300)
     )
     assert reason == "pdf_bomb" and peak < 20 * MB
 

@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -335,6 +336,19 @@ def _killed_at(cmd: list[str], delay: float) -> int | None:
     return proc.returncode
 
 
+def _killed_once(cmd: list[str], started: Path, after: float = 0.0) -> int | None:
+    """Start ``cmd``, SIGKILL it ``after`` seconds past the moment ``started`` appears; its return code."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(after)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return proc.returncode
+
+
 def _frames(folder: Path, names: Any) -> dict[str, pd.DataFrame]:
     out = {}
     for name in names:
@@ -387,61 +401,32 @@ def test_load_killed_at_any_point_leaves_a_whole_warehouse_and_readers_keep_read
     )  # fmt: skip
     assert subprocess.run(load_cmd).returncode == 0
     reader = duckdb.connect(str(warehouse), read_only=True)  # a notebook holding the warehouse open
-    for delay in (0.2, 0.5, 0.9, 1.4, 2.0):
-        _killed_at(load_cmd, delay)
+    loading = warehouse.with_name(warehouse.name + ".loading")  # the copy a load writes before its rename
+
+    def still_whole() -> None:
         fresh = duckdb.connect(str(warehouse), read_only=True)
         assert fresh.execute("SELECT count(*) FROM documents").fetchone() == (6,)  # never half-written
         assert len(fresh.execute("SELECT * FROM recurring_weaknesses").fetchall()) > 0
         fresh.close()
         assert reader.execute("SELECT count(*) FROM units").fetchone()[0] > 0  # type: ignore[index]
+
+    killed = 0
+    for delay in (0.2, 0.5, 0.9, 1.4, 2.0):
+        killed += _killed_at(load_cmd, delay) == -signal.SIGKILL
+        still_whole()
+    assert killed >= 3  # most runs were really interrupted, not finished before the signal
+    # and for certain while writing: an update, and a full rebuild, killed once their copy exists
+    for cmd, after in ((load_cmd, 0.0), ([*load_cmd, "--full"], 0.0), ([*load_cmd, "--full"], 0.05)):
+        loading.unlink(missing_ok=True)
+        assert _killed_once(cmd, loading, after) == -signal.SIGKILL
+        assert loading.exists()  # the kill landed mid-load: its unfinished copy is left behind
+        still_whole()
     reader.close()
     assert subprocess.run(load_cmd).returncode == 0
+    assert not loading.exists()
 
 
-# ---------------------------------------------------------------- shards
-
-
-def test_shard_runs_merged_equal_one_run(tmp_path: Path) -> None:
-    from pipeline.stages import link, merge
-    from tests.conftest import ROOT
-
-    raw = tmp_path / "raw"
-    make_raw(raw, 10)
-    # the same bytes under a name that falls in another shard (shards hash the path inside the raw folder)
-    copy = next(
-        f"copy_{i}.txt"
-        for i in range(50)
-        if incremental.shard_of(f"copy_{i}.txt", 3) != incremental.shard_of("letter_0003.txt", 3)
-    )
-    shutil.copy(raw / "letter_0003.txt", raw / copy)
-    reference = ROOT / "corpus" / "reference"
-
-    def pipeline_into(folder: Path, shard: tuple[int, int] | None) -> None:
-        ingest.run(raw, folder / "documents.parquet", folder / "rejects.parquet", PARAMS, shard=shard)
-        parse.run(folder / "documents.parquet", folder / "parsed")
-        link.run(folder / "parsed", reference, folder / "linked", link.LinkParams())
-
-    pipeline_into(tmp_path / "whole", None)
-    for k in range(3):
-        pipeline_into(tmp_path / f"shard{k}", (k, 3))
-    merge.run([tmp_path / f"shard{k}" for k in range(3)], tmp_path / "merged")
-    assert pd.read_parquet(tmp_path / "merged" / "rejects.parquet")["reason"].tolist() == ["duplicate"]
-    whole, merged = tmp_path / "whole", tmp_path / "merged"
-    for name in [
-        "documents",
-        "rejects",
-        *(f"parsed/{t}" for t in parse.OUTPUTS),
-        *(f"linked/{t}" for t in link.OUTPUTS),
-    ]:
-        a, b = pd.read_parquet(whole / f"{name}.parquet"), pd.read_parquet(merged / f"{name}.parquet")
-        cols = [
-            c for c in a.columns if not a[c].map(lambda v: isinstance(v, (list, tuple)) or hasattr(v, "tolist")).any()
-        ]
-        key = cols[: min(4, len(cols))]
-        pd.testing.assert_frame_equal(
-            a.sort_values(key).reset_index(drop=True)[cols], b.sort_values(key).reset_index(drop=True)[cols],
-            check_dtype=False, obj=name,
-        )  # fmt: skip
+# ---------------------------------------------------------------- shards: merged in tests/test_merge.py
 
 
 def test_the_code_of_a_stage_follows_imports_inside_functions_but_not_typing_ones() -> None:

@@ -270,6 +270,17 @@ def test_doc_type_of_each_sample_document(name: str, doc_type: str) -> None:
     assert doc.n_pages == (len(pdfium.PdfDocument(path.read_bytes())) if name.endswith(".pdf") else None)
 
 
+def test_a_doc_type_needs_cues_worth_three_points() -> None:
+    from pipeline.readers.doctype import MIN_SCORE, classify_doc_type
+
+    assert MIN_SCORE == 3
+    assert classify_doc_type("Following my visit to the school.") == ("unknown", None)  # 2 points
+    assert classify_doc_type("Following my visit to the school.\nYours sincerely") == (
+        "hmi_letter",
+        "Yours sincerely; Following my visit",
+    )
+
+
 def test_the_real_report_from_shared_is_typed_and_paged() -> None:
     report = shared_report()
     doc = ingest_document(str(report), report.read_bytes(), PARAMS)

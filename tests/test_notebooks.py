@@ -112,8 +112,12 @@ def test_recurring_weaknesses_notebook(
 
 @pytest.mark.slow
 def test_pipeline_metrics_notebook(built_repo: tuple[Path, str], kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    text, _, images = _outputs(_execute("03-pipeline-metrics.ipynb", built_repo[0], kernel, monkeypatch))
+    work = built_repo[0]
+    text, _, images = _outputs(_execute("03-pipeline-metrics.ipynb", work, kernel, monkeypatch))
     assert images >= 1
     assert "field accuracy" in text and "macro F1" in text
-    assert "judged queries" in text or "search.json does not exist yet" in text
+    # `dvc repro` wrote every metrics file the notebook reads, search.json among them: none is missing
+    assert (work / "metrics" / "search.json").is_file() and "does not exist yet" not in text
+    judged = (work / "corpus" / "labels" / "search_queries.jsonl").read_text(encoding="utf-8").splitlines()
+    assert f"{sum(1 for line in judged if line.strip())} judged queries, k = 10" in text
     assert "reference_rejects:" in text and "unmatched:" in text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from pipeline.readers.units import make_nlp, units
@@ -58,6 +60,16 @@ def test_offsets_point_at_the_unit_and_ids_are_stable(nlp) -> None:  # type: ign
         assert " ".join(text[u.start : u.end].split()) == u.text
     assert [u.unit_id for u in units("doc1", text, nlp)] == [u.unit_id for u in us]
     assert units("doc2", text, nlp)[0].unit_id != us[0].unit_id
+
+
+def test_unit_ids_are_the_contract_s_for_sentences_and_bullets_alike(nlp) -> None:  # type: ignore[no-untyped-def]
+    # contracts.UNITS: "sha256 of doc_id, start and end, first 16 hex digits"; so no two units share one
+    text = "I met the headteacher and two governors.\n\n- Ensure that governors challenge leaders."
+    for doc_id in ("doc1", "doc2"):
+        us = units(doc_id, text, nlp)
+        assert [u.kind for u in us] == ["sentence", "bullet"]
+        for u in us:
+            assert u.unit_id == hashlib.sha256(f"{doc_id}:{u.start}:{u.end}".encode()).hexdigest()[:16]
 
 
 def test_headings_and_short_fragments_are_not_units(nlp) -> None:  # type: ignore[no-untyped-def]

@@ -7,11 +7,14 @@ shards both hold (the same bytes under two paths that hash to different
 shards) is kept once, under the first path in sorted order, as ingest would;
 the other copy becomes a ``duplicate`` reject and its rows are dropped. Rows
 with no ``doc_id`` (reference tables, query vectors) are the same in every
-shard and kept once.
+shard and kept once. The tables replace those of an earlier run in ``out``,
+and its ``_done`` lists there are removed: they do not describe the merged
+rows, so the load reloads them.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -87,10 +90,16 @@ def run(shards: Sequence[Path], out: Path) -> dict[str, int]:
     incremental.write_file(out / "rejects.parquet", rejects.sort_values("source").reset_index(drop=True))
     for folder in FOLDERS:
         names = sorted({p.stem for s in shards for p in (s / folder).glob("*.parquet") if not p.stem.startswith("_")})
+        if names:
+            # an earlier run's done list in ``out`` does not describe the merged rows: without one, load reloads them
+            (out / folder / incremental.DONE).unlink(missing_ok=True)
         for name in names:
             paths = [(i, s / folder / f"{name}.parquet") for i, s in enumerate(shards)]
             frames = [(i, pd.read_parquet(p)) for i, p in paths if p.exists()]
             merged = merge_table(name, frames, owner)
-            incremental.write_file(out / folder / f"{name}.parquet", merged)
+            target = out / folder / f"{name}.parquet"
+            if target.is_dir():  # an earlier embed run's vectors, a folder of parts
+                shutil.rmtree(target)
+            incremental.write_file(target, merged)
             counts[f"{folder}/{name}"] = len(merged)
     return counts

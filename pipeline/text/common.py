@@ -357,9 +357,10 @@ def parse_date_list(text: str) -> tuple[list[dt.date], int] | None:
         if d is None:
             return None
         if i - 1 in range_after and dates:
-            gap = (d - dates[-1]).days
+            first = dates[-1]  # not read inside the loop: each day added would move it
+            gap = (d - first).days
             if 1 < gap <= 7:
-                dates.extend(dates[-1] + dt.timedelta(days=k) for k in range(1, gap))
+                dates.extend(first + dt.timedelta(days=k) for k in range(1, gap))
         dates.append(d)
     # drop a trailing connector the regex may not have consumed
     return dates, len(expr.rstrip())
