@@ -151,14 +151,20 @@ def test_category_vs_letters(con: Any) -> None:
 
 
 def test_report_outcome_and_next_event(con: Any) -> None:
-    # Rounds Green: the parsed 2016 report is one outcome with the two MI files' rows of the same inspection
+    # Fernhollow: the parsed 2017 report is one outcome with the MI file's row of the same inspection
+    got = con.execute(
+        "SELECT overall_effectiveness, category_of_concern, source FROM school_outcomes "
+        "WHERE current_urn = 900411 AND date = DATE '2017-03-07'"
+    ).fetchall()
+    assert len(got) == 1 and got[0][:2] == (3, None) and got[0][2].count(";") == 1
+    # Rounds Green (no document now): the two MI files' rows of one inspection are one outcome
     got = con.execute(
         "SELECT overall_effectiveness, category_of_concern, source FROM school_outcomes "
         "WHERE current_urn = 103980 AND date = DATE '2016-11-09'"
     ).fetchall()
-    assert len(got) == 1 and got[0][:2] == (4, "special_measures") and got[0][2].count(";") == 2
+    assert len(got) == 1 and got[0][:2] == (4, "special_measures") and got[0][2].count(";") == 1
     nxt = con.execute("SELECT next_outcome FROM next_outcome n JOIN inspections USING (doc_id)").fetchone()
-    assert nxt == ("monitoring visit (special measures)",)
+    assert nxt == ("none recorded yet",)  # nothing after the report in the reference files
 
 
 def test_views_equal_unfiltered_queries(con: Any) -> None:
@@ -279,7 +285,7 @@ def test_query_and_sql_import_no_model_library(sample_warehouse: Path) -> None:
 
 def _labels(doc_id: str) -> list[dict[str, Any]]:
     lines = (ROOT / "corpus" / "labels" / "units.jsonl").read_text(encoding="utf-8").splitlines()
-    return [r for r in map(json.loads, lines) if r["origin"] == "real" and r["doc_id"] == doc_id]
+    return [r for r in map(json.loads, lines) if r["source"].startswith("corpus/raw/") and r["doc_id"] == doc_id]
 
 
 def test_headline(con: Any) -> None:
@@ -292,7 +298,7 @@ def test_headline(con: Any) -> None:
         "letters_judged": 3,
         "effective_action": 3,  # all three letters judge the action effective
         "first_date": pd.Timestamp("2012-12-04"),  # Leys's visit
-        "last_date": pd.Timestamp("2016-11-09"),  # Rounds Green's inspection
+        "last_date": pd.Timestamp("2017-03-07"),  # Fernhollow's inspection (the synthetic report)
     }
     empty = queries.run_query(con, "headline", la="Luton", since=dt.date(2013, 1, 1)).iloc[0]
     assert (empty["letters"], empty["schools"]) == (0, 0) and pd.isna(empty["first_date"])
@@ -313,18 +319,18 @@ def test_weakness_evidence_quotes_the_labelled_units(con: Any) -> None:
 def test_schools_of_concern(con: Any) -> None:
     df = queries.run_query(con, "schools_of_concern").fillna({"category_of_concern": "none"})
     assert rows(df, "school", "concern_rank", "section5_judgement", "category_of_concern") == [
-        ("Rounds Green Primary School", 1, "inadequate", "special_measures"),
+        ("Fernhollow Primary School", 4, "requires improvement", "none"),
         ("Pixmore Junior School", 6, "good", "none"),  # good in 2015, after its 2013 letter
         ("Wigmore Primary School", 6, "good", "none"),  # good in 2016, as the academy (URN 900111)
         ("Leys Junior School", 6, "good", "none"),
     ]
-    # the report's five "what the school needs to do" items are open; later good judgements close the letters'
-    assert [len(r) for r in df["open_recommendations"]] == [5, 0, 0, 0]
+    # the report's two "what the school needs to do" items are open; later good judgements close the letters'
+    assert [len(r) for r in df["open_recommendations"]] == [2, 0, 0, 0]
     # Wigmore: the LA gave an adviser and an NLG in 2012/13 (la_categories_sample.csv)
     assert {"la_adviser_consultant", "national_leader_of_governance"} <= set(df["support_named"].iloc[2])
     assert df["la_category"].iloc[2] == "satisfactory_satisfactory_capacity" and pd.isna(df["la_category"].iloc[0])
     assert list(queries.run_query(con, "schools_of_concern", since=dt.date(2013, 1, 1))["school"]) == [
-        "Rounds Green Primary School",
+        "Fernhollow Primary School",
         "Pixmore Junior School",
     ]
 
@@ -372,5 +378,5 @@ def test_rejected_inputs_and_classifier_versions(con: Any) -> None:
     rejected = queries.run_query(con, "rejected_inputs", la="Luton")  # no LA: the filters do not apply
     assert len(rejected) == 12 and set(rejected["input"]) == {"reference row"}
     versions = queries.run_query(con, "classifier_versions")
-    n = sum(len(_labels(d)) for d in (WIGMORE, PIXMORE, LEYS, "832e8b87755ec05c"))
+    n = sum(len(_labels(d)) for d in (WIGMORE, PIXMORE, LEYS, "814070bb9e23f3ae"))  # the synthetic report
     assert rows(versions, "model_version", "units", "documents") == [("hand-labels", n, 4)]

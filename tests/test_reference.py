@@ -315,7 +315,7 @@ def test_lineage_ignores_links_that_are_not_succession() -> None:
 def test_outcomes_sample() -> None:
     rows, rejects = _load(load_outcomes, "inspection_outcomes_sample.csv")
     contracts.frame(contracts.OUTCOMES, rows)
-    assert len(rows) == 12
+    assert len(rows) == 13
     assert _reasons(rejects) == [(7, "bad_date"), (11, "unknown_category"), (15, "missing_urn")]
     assert "'XYZ'" in rejects[1]["message"] and "'31/02/2015'" in rejects[0]["message"]
     assert {r["source"] for r in rows} == {"inspection_outcomes_sample.csv"}
