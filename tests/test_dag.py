@@ -49,7 +49,7 @@ def test_dvc_repro_builds_the_warehouse(built_repo: tuple[Path, str]) -> None:
     assert metrics["n_letters"] == 3 and metrics["field_accuracy"] == 1.0
     summary = json.loads((work / "metrics" / "summary.json").read_text())
     assert set(summary) == {"extraction", "tagger", "search"} and summary["search"]["n_queries"] == 20
-    assert summary["tagger"]["n_test_units"] == 197 and summary["extraction"]["field_accuracy"] == 1.0
+    assert summary["tagger"]["n_test_units"] == 158 and summary["extraction"]["field_accuracy"] == 1.0
     assert "summary.json" in dvc(work, "metrics", "show")
     tagger = json.loads((work / "metrics" / "tagger.json").read_text())
     assert tagger["n_test_units"] > 0 and set(tagger["models"]) == {
