@@ -242,7 +242,6 @@ def sample_report_pdf(source: str | None = None) -> bytes:
                 pdf.set_xy(x, top)
                 for item in columns[key]:
                     bullet = item.startswith("- ")
-                    pdf.set_x(x)
                     _wrapped(pdf, x, _COLUMN_W, item.removeprefix("- "), "\u2022" if bullet else None)
             pdf.add_page()
         elif line.startswith("## "):
